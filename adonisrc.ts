@@ -1,0 +1,63 @@
+import { defineConfig } from '@adonisjs/core/app'
+
+export default defineConfig({
+  /*
+  | Ace commands of the packages; the application's own commands are read
+  | from the "commands" directory.
+  */
+  commands: [() => import('@adonisjs/core/commands'), () => import('@adonisjs/lucid/commands')],
+
+  /*
+  | Service providers. There is no session, shield or CSRF provider: this is
+  | a token-authenticated JSON API and that stack only costs throughput.
+  */
+  providers: [
+    () => import('@adonisjs/core/providers/app_provider'),
+    () => import('@adonisjs/core/providers/hash_provider'),
+    {
+      file: () => import('@adonisjs/core/providers/repl_provider'),
+      environment: ['repl', 'test'],
+    },
+    () => import('@adonisjs/core/providers/vinejs_provider'),
+    () => import('@adonisjs/lucid/database_provider'),
+    () => import('@adonisjs/redis/redis_provider'),
+    () => import('@adonisjs/limiter/limiter_provider'),
+    () => import('@adonisjs/auth/auth_provider'),
+    () => import('@adonisjs/bouncer/bouncer_provider'),
+  ],
+
+  /*
+  | Modules imported before the application starts.
+  */
+  preloads: [
+    () => import('#start/routes'),
+    () => import('#start/kernel'),
+    () => import('#start/events'),
+  ],
+
+  tests: {
+    suites: [
+      {
+        files: ['tests/unit/**/*.spec.{ts,js}'],
+        name: 'unit',
+        timeout: 30_000,
+      },
+      {
+        files: ['tests/functional/**/*.spec.{ts,js}'],
+        name: 'functional',
+        timeout: 30_000,
+      },
+      {
+        files: ['tests/reliability/**/*.spec.{ts,js}'],
+        name: 'reliability',
+        timeout: 120_000,
+      },
+    ],
+    forceExit: true,
+  },
+
+  /*
+  | Files copied as they are into the production build.
+  */
+  metaFiles: [{ pattern: 'docs/openapi.yaml', reloadServer: false }],
+})

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto'
+import string from '@adonisjs/core/helpers/string'
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose'
+import jwtConfig from '#config/jwt'
+
+export const ROLES = ['owner', 'staff', 'customer'] as const
+export type Role = (typeof ROLES)[number]
+
+/**
+ * The claims of an access token. `sid` names the login session the token
+ * belongs to, so that logout and refresh-token reuse revoke it at once.
+ */
+export interface AccessClaims {
+  sub: string
+  tenant_id: number
+  role: Role
+  token_type: 'access'
+  sid: string
+  iat: number
+  exp: number
+  jti: string
+}
+
+export interface AccessSubject {
+  userId: number
+  tenantId: number
+  role: Role
+  sessionId: string
+}
+
+const key = new TextEncoder().encode(jwtConfig.secret)
+
+export function seconds(duration: string | number): number {
+  return Math.round(string.milliseconds.parse(duration) / 1000)
+}
+
+export async function signAccessToken(subject: AccessSubject): Promise<string> {
+  return new SignJWT({
+    tenant_id: subject.tenantId,
+    role: subject.role,
+    token_type: 'access',
+    sid: subject.sessionId,
+  })
+    .setProtectedHeader({ alg: jwtConfig.algorithm, typ: 'JWT' })
+    .setSubject(String(subject.userId))
+    .setIssuer(jwtConfig.issuer)
+    .setAudience(jwtConfig.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${seconds(jwtConfig.accessTtl)}s`)
+    .setJti(randomUUID())
+    .sign(key)
+}
+
+/**
+ * Verifies signature (HS256 only), issuer, audience, expiry (with a small
+ * clock tolerance) and the shape of every claim. Returns null for any token
+ * that is not a valid access token.
+ */
+export async function verifyAccessToken(token: string): Promise<AccessClaims | null> {
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [jwtConfig.algorithm],
+      issuer: jwtConfig.issuer,
+      audience: jwtConfig.audience,
+      clockTolerance: jwtConfig.clockToleranceSeconds,
+      requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+    })
+    const claims = payload as Partial<AccessClaims>
+    const valid =
+      claims.token_type === 'access' &&
+      typeof claims.sub === 'string' &&
+      /^[1-9][0-9]{0,15}$/.test(claims.sub) &&
+      Number.isSafeInteger(claims.tenant_id) &&
+      (claims.tenant_id as number) > 0 &&
+      ROLES.includes(claims.role as Role) &&
+      typeof claims.sid === 'string' &&
+      /^[0-9a-f-]{36}$/.test(claims.sid) &&
+      typeof claims.jti === 'string'
+    return valid ? (claims as AccessClaims) : null
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError) return null
+    throw error
+  }
+}

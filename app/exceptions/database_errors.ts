@@ -1,0 +1,83 @@
+/**
+ * Maps PostgreSQL errors to API errors by SQLSTATE and column, never by
+ * constraint name (Citus appends shard ids to constraint names).
+ */
+export interface MappedError {
+  status: number
+  code: string
+  message: string
+  field?: string
+}
+
+interface PgError {
+  code?: string
+  detail?: string
+  column?: string
+}
+
+/**
+ * `Key (sku)=(A-1) already exists.` → "sku";
+ * `Key (lower(email::text))=(x) already exists.` → "email";
+ * `Key (customer_id, key)=(...)` → "key" (the last column is the one a
+ * client chose).
+ */
+export function columnFromDetail(detail?: string): string | undefined {
+  const key = detail?.match(/^Key \((.+?)\)=\(/)?.[1]
+  if (!key) return undefined
+  const columns = key
+    .split(',')
+    .map((part) => part.trim().match(/([a-z_][a-z0-9_]*)(?:::[a-z ]+)?\)*$/i)?.[1])
+    .filter((name): name is string => !!name)
+  return columns.at(-1)
+}
+
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
+
+export function mapDatabaseError(error: unknown): MappedError | null {
+  if (!error || typeof error !== 'object') return null
+  const pg = error as PgError & { name?: string; message?: string }
+
+  if (pg.name === 'KnexTimeoutError') {
+    return { status: 503, code: 'E_SERVICE_UNAVAILABLE', message: 'The database is unavailable' }
+  }
+  if (typeof pg.code !== 'string') return null
+
+  if (UNAVAILABLE_ERRNO.has(pg.code) || UNAVAILABLE_SQLSTATE.test(pg.code)) {
+    return { status: 503, code: 'E_SERVICE_UNAVAILABLE', message: 'The database is unavailable' }
+  }
+
+  const field = pg.column ?? columnFromDetail(pg.detail)
+  switch (pg.code) {
+    case '23505':
+      return {
+        status: 409,
+        code: 'E_CONFLICT',
+        message: field ? `The ${field} is already taken` : 'The resource already exists',
+        field,
+      }
+    case '23503':
+      return {
+        status: 409,
+        code: 'E_CONFLICT',
+        message: 'The resource is referenced by or refers to a missing resource',
+        field,
+      }
+    case '23514':
+      return {
+        status: 409,
+        code: 'E_CONFLICT',
+        message: 'The change would break a rule of the resource',
+        field,
+      }
+    case '40001':
+    case '40P01':
+      return {
+        status: 503,
+        code: 'E_SERVICE_UNAVAILABLE',
+        message: 'A concurrent change got in the way; retry the request',
+      }
+    default:
+      return null
+  }
+}

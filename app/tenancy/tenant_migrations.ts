@@ -1,0 +1,140 @@
+import { readdir } from 'node:fs/promises'
+import app from '@adonisjs/core/services/app'
+import db from '@adonisjs/lucid/services/db'
+import type { BaseSchema } from '@adonisjs/lucid/schema'
+import { tenantSearchPath } from '#tenancy/schema'
+
+/**
+ * A tenant migration, compiled once per process into plain SQL.
+ *
+ * Tenant migrations are ordinary Lucid migration classes in
+ * `database/tenant_migrations/`, written with unqualified table names. They
+ * are compiled with Lucid's dry run, so they must be pure schema changes
+ * (no `defer`, no reads): then the same SQL serves every tenant, and
+ * applying it to a schema is one round trip.
+ */
+export interface CompiledMigration {
+  name: string
+  up: string
+  down: string
+}
+
+type SchemaClass = new (...args: ConstructorParameters<typeof BaseSchema>) => BaseSchema
+
+const LEDGER_SQL = `create table schema_migrations (
+  name varchar(255) primary key,
+  batch integer not null,
+  migrated_at timestamptz not null default now()
+)`
+
+let compiled: Promise<CompiledMigration[]> | undefined
+
+export function tenantMigrationsPath() {
+  return app.makePath('database/tenant_migrations')
+}
+
+/**
+ * Every tenant migration in order, compiled (cached for the process).
+ */
+export function tenantMigrations(): Promise<CompiledMigration[]> {
+  compiled ??= compileAll().catch((error) => {
+    compiled = undefined
+    throw error
+  })
+  return compiled
+}
+
+async function compileAll(): Promise<CompiledMigration[]> {
+  const directory = tenantMigrationsPath()
+  const entries = await readdir(directory)
+  const files = entries
+    .filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+
+  const migrations: CompiledMigration[] = []
+  for (const file of files) {
+    const name = file.replace(/\.(ts|js)$/, '')
+    const { default: Schema } = (await import(`${directory}/${file}`)) as { default: SchemaClass }
+    migrations.push({
+      name,
+      up: await compile(Schema, name, 'up'),
+      down: await compile(Schema, name, 'down'),
+    })
+  }
+  return migrations
+}
+
+async function compile(Schema: SchemaClass, name: string, direction: 'up' | 'down') {
+  const schema = new Schema(db.connection(), name, true)
+  const queries = (direction === 'up' ? await schema.execUp() : await schema.execDown()) as
+    string[] | true
+  // A dry run skips `defer` callbacks silently; refuse them instead.
+  const tracked: unknown[] = (schema as unknown as { trackedCalls: unknown[] }).trackedCalls
+  if (!Array.isArray(queries) || tracked.some((call) => typeof call === 'function')) {
+    throw new Error(`Tenant migration "${name}" must be a pure schema change (no defer calls)`)
+  }
+  return queries.map((sql) => sql.trim().replace(/;$/, '')).join(';\n')
+}
+
+function literal(value: string) {
+  return `'${value.replaceAll("'", "''")}'`
+}
+
+/**
+ * SQL that enters the tenant's schema for the current transaction.
+ */
+export function enterSchemaSql(tenantId: number) {
+  return `select set_config('search_path', ${literal(tenantSearchPath(tenantId))}, true)`
+}
+
+/**
+ * SQL that applies `migrations` to a tenant's schema: the changes, the
+ * rows of its ledger, and the platform mirror of its version. Sent as one
+ * simple-protocol query, it runs as one transaction (or inside the caller's).
+ */
+export function applySql(tenantId: number, migrations: CompiledMigration[], batch: number) {
+  const statements = [enterSchemaSql(tenantId)]
+  for (const migration of migrations) {
+    statements.push(migration.up)
+    statements.push(
+      `insert into schema_migrations (name, batch) values (${literal(migration.name)}, ${batch})`
+    )
+  }
+  const version = migrations.at(-1)?.name
+  if (version) {
+    statements.push(
+      `update public.tenants set migration_version = ${literal(version)}, updated_at = now() where id = ${tenantId}`
+    )
+  }
+  return statements.join(';\n')
+}
+
+/**
+ * SQL that reverts `migrations` (newest first) and records the version
+ * that remains.
+ */
+export function revertSql(tenantId: number, migrations: CompiledMigration[], remaining?: string) {
+  const statements = [enterSchemaSql(tenantId)]
+  for (const migration of [...migrations].reverse()) {
+    statements.push(migration.down)
+    statements.push(`delete from schema_migrations where name = ${literal(migration.name)}`)
+  }
+  statements.push(
+    `update public.tenants set migration_version = ${remaining ? literal(remaining) : 'null'}, updated_at = now() where id = ${tenantId}`
+  )
+  return statements.join(';\n')
+}
+
+/**
+ * The whole schema of a new tenant at the latest version: schema, ledger,
+ * every migration. Used by the provisioner inside its transaction.
+ */
+export async function provisionSql(tenantId: number, schemaIdent: string) {
+  const migrations = await tenantMigrations()
+  return [
+    `create schema ${schemaIdent}`,
+    enterSchemaSql(tenantId),
+    LEDGER_SQL,
+    applySql(tenantId, migrations, 1),
+  ].join(';\n')
+}

@@ -1,0 +1,109 @@
+import string from '@adonisjs/core/helpers/string'
+import emitter from '@adonisjs/core/services/emitter'
+import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { provisionSql } from '#tenancy/tenant_migrations'
+import { quoteIdent, tenantSchema } from '#tenancy/schema'
+
+export interface ProvisionInput {
+  name: string
+  owner: { username: string; email: string; passwordHash: string }
+}
+
+export interface ProvisionedTenant {
+  tenant: { id: number; name: string; slug: string; schemaName: string; status: string }
+  owner: { id: number; username: string; email: string; role: 'owner'; tenantId: number }
+}
+
+export type ProvisionStep = 'tenant' | 'schema' | 'owner'
+
+/**
+ * Onboards a tenant in one transaction: the tenant row, its schema with
+ * every tenant table at the latest tenant-migration version (recorded in the
+ * schema's own ledger), and its owner. Any failure rolls all of it back:
+ * PostgreSQL DDL is transactional, so no row and no schema remain.
+ *
+ * Three statements inside the transaction; the schema is created by one
+ * multi-statement query compiled once per process.
+ */
+export class TenantProvisioner {
+  /**
+   * `afterStep` runs after each step inside the transaction; tests use it
+   * to inject failures.
+   */
+  constructor(private afterStep?: (step: ProvisionStep) => void | Promise<void>) {}
+
+  async provision(input: ProvisionInput): Promise<ProvisionedTenant> {
+    const result = await db.transaction(async (trx) => {
+      const tenant = await this.insertTenant(trx, input.name)
+      await this.afterStep?.('tenant')
+
+      await trx.rawQuery(await provisionSql(tenant.id, quoteIdent(tenantSchema(tenant.id))))
+      await this.afterStep?.('schema')
+
+      const { rows } = await trx.rawQuery(
+        `insert into public.users (tenant_id, username, email, password, role)
+         values (?, ?, ?, ?, 'owner')
+         returning id, username, email, role, tenant_id`,
+        [tenant.id, input.owner.username, input.owner.email, input.owner.passwordHash]
+      )
+      await this.afterStep?.('owner')
+
+      const owner = rows[0]
+      return {
+        tenant,
+        owner: {
+          id: owner.id,
+          username: owner.username,
+          email: owner.email,
+          role: 'owner' as const,
+          tenantId: tenant.id,
+        },
+      }
+    })
+
+    await emitter.emit('tenant:provisioned', {
+      tenantId: result.tenant.id,
+      schema: result.tenant.schemaName,
+      ownerId: result.owner.id,
+    })
+    return result
+  }
+
+  /**
+   * Inserts the tenant row with a slug derived from the name. A taken name
+   * is a unique violation (409 on "name"); a slug taken by another name
+   * gets a numeric suffix.
+   */
+  private async insertTenant(trx: TransactionClientContract, name: string) {
+    const base = slugFor(name)
+    for (let attempt = 1; ; attempt++) {
+      const slug = attempt === 1 ? base : `${base.slice(0, 72)}-${attempt}`
+      const { rows } = await trx.rawQuery(
+        `insert into public.tenants (name, slug) values (?, ?)
+         on conflict (slug) do nothing
+         returning id, name, slug, schema_name, status`,
+        [name, slug]
+      )
+      if (rows[0]) {
+        const row = rows[0]
+        return {
+          id: row.id,
+          name: row.name,
+          slug: row.slug,
+          schemaName: row.schema_name,
+          status: row.status,
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A URL-safe slug that always contains a letter, so a slug can never be
+ * mistaken for a tenant id.
+ */
+export function slugFor(name: string): string {
+  const slug = string.slug(name, { lower: true, strict: true }).slice(0, 72) || 'store'
+  return /[a-z]/.test(slug) ? slug : `store-${slug}`
+}

@@ -1,0 +1,19 @@
+import env from '#start/env'
+import { defineConfig } from '@adonisjs/core/http'
+
+/**
+ * The app key signs and encrypts framework values. Tokens use JWT_SECRET.
+ */
+export const appKey = env.get('APP_KEY')
+
+export const http = defineConfig({
+  /**
+   * Every request gets an id (an incoming "x-request-id" is kept); it is on
+   * every log line and returned in the response.
+   */
+  generateRequestId: true,
+  allowMethodSpoofing: false,
+  useAsyncLocalStorage: false,
+  trustProxy: () => true,
+  cookie: {},
+})

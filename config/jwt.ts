@@ -1,0 +1,23 @@
+import env from '#start/env'
+
+/**
+ * Token settings. Access tokens are HS256 JWTs signed with JWT_SECRET (at
+ * least 32 bytes); the algorithm is pinned on verification, so `alg: none`
+ * and algorithm confusion are refused. Refresh tokens are opaque random
+ * values stored only as hashes.
+ */
+const jwtConfig = {
+  secret: env.get('JWT_SECRET').release(),
+  algorithm: 'HS256' as const,
+  issuer: env.get('JWT_ISSUER', 'tenant-commerce'),
+  audience: env.get('JWT_AUDIENCE', 'tenant-commerce-api'),
+  accessTtl: env.get('JWT_ACCESS_TTL', '15m'),
+  refreshTtl: env.get('JWT_REFRESH_TTL', '7d'),
+  clockToleranceSeconds: 5,
+}
+
+if (Buffer.byteLength(jwtConfig.secret) < 32) {
+  throw new Error('Invalid environment variable "JWT_SECRET": it must be at least 32 bytes long')
+}
+
+export default jwtConfig

@@ -1,0 +1,34 @@
+import { assert } from '@japa/assert'
+import { apiClient } from '@japa/api-client'
+import app from '@adonisjs/core/services/app'
+import type { Config } from '@japa/runner/types'
+import { pluginAdonisJS } from '@japa/plugin-adonisjs'
+import testUtils from '@adonisjs/core/services/test_utils'
+import { authApiClient } from '@adonisjs/auth/plugins/api_client'
+import { prepareTestDatabase } from '#tests/support/database'
+
+/**
+ * Japa plugins. Learn more - https://japa.dev/docs/runner-config#plugins-optional
+ */
+export const plugins: Config['plugins'] = [
+  assert(),
+  pluginAdonisJS(app),
+  apiClient(),
+  authApiClient(app),
+]
+
+/**
+ * Before anything runs: a fresh test database (<DB_DATABASE>_test, dropped
+ * and created again, so every run starts clean and can be repeated) with
+ * the platform migrations applied.
+ */
+export const runnerHooks: Required<Pick<Config, 'setup' | 'teardown'>> = {
+  setup: [() => prepareTestDatabase()],
+  teardown: [],
+}
+
+export const configureSuite: Config['configureSuite'] = (suite) => {
+  if (['functional', 'reliability'].includes(suite.name)) {
+    return suite.setup(() => testUtils.httpServer().start())
+  }
+}

@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises'
+import { test } from '@japa/runner'
+import { parse } from 'yaml'
+import app from '@adonisjs/core/services/app'
+
+/**
+ * There is no Docker engine on the project's machines, so the compose file
+ * is held to what can be checked without one: its services, healthchecks,
+ * and that every command it runs is an npm script that exists.
+ */
+function npmScriptsIn(command: string | string[]): string[] {
+  const line = Array.isArray(command) ? command.join(' ') : command
+  return [...line.matchAll(/\bnpm\s+(?:run\s+)?([a-z][\w:-]*)/g)].map((match) => match[1])
+}
+
+test.group('docker-compose.yml', () => {
+  test('defines postgres, redis, api and worker with healthchecks', async ({ assert }) => {
+    const compose = parse(await readFile(app.makePath('docker-compose.yml'), 'utf8'))
+    assert.includeMembers(Object.keys(compose.services), ['postgres', 'redis', 'api', 'worker'])
+    assert.match(compose.services.postgres.image, /^postgres:17/)
+    assert.match(compose.services.redis.image, /^redis:7/)
+    assert.include(compose.services.redis.command.join(' '), '--maxmemory-policy noeviction')
+    assert.exists(compose.services.postgres.healthcheck)
+    assert.exists(compose.services.redis.healthcheck)
+    assert.equal(compose.services.api.depends_on.postgres.condition, 'service_healthy')
+    assert.equal(compose.services.api.depends_on.redis.condition, 'service_healthy')
+  })
+
+  test('every command it runs is an npm script that exists', async ({ assert }) => {
+    const compose = parse(await readFile(app.makePath('docker-compose.yml'), 'utf8'))
+    const { scripts } = JSON.parse(await readFile(app.makePath('package.json'), 'utf8'))
+
+    const used = Object.values<any>(compose.services)
+      .filter((service) => service.command)
+      .flatMap((service) => npmScriptsIn(service.command))
+    assert.includeMembers(used, ['migrate', 'start', 'worker'])
+    for (const script of used) {
+      assert.property(scripts, script, `npm script "${script}" is missing`)
+    }
+  })
+
+  test('the Dockerfile runs as a non-root user with production dependencies', async ({
+    assert,
+  }) => {
+    const dockerfile = await readFile(app.makePath('Dockerfile'), 'utf8')
+    assert.match(dockerfile, /^USER node$/m)
+    assert.match(dockerfile, /npm ci --omit=dev/)
+    assert.match(dockerfile, /FROM node:24/)
+  })
+})
