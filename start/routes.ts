@@ -5,6 +5,7 @@
 |
 | Every route answers with and without a trailing slash (see
 | TrailingSlashMiddleware). Tenant-scoped routes use `auth` then `tenant`.
+| Each area keeps its routes in start/routes/<area>.ts.
 |
 */
 
@@ -14,3 +15,8 @@ const HealthController = () => import('#controllers/health_controller')
 
 router.get('/health/live', [HealthController, 'live'])
 router.get('/health/ready', [HealthController, 'ready'])
+
+await import('#start/routes/auth')
+await import('#start/routes/catalog')
+await import('#start/routes/orders')
+await import('#start/routes/docs')

@@ -1,0 +1,57 @@
+import db from '@adonisjs/lucid/services/db'
+import type { DatabaseQueryBuilderContract } from '@adonisjs/lucid/types/querybuilder'
+
+export interface PageRequest {
+  page?: number
+  per_page?: number
+}
+
+export interface Page<T> {
+  data: T[]
+  meta: { total: number; per_page: number; current_page: number; last_page: number }
+}
+
+export const DEFAULT_PER_PAGE = 20
+
+/**
+ * Runs a paginated query in one round trip: the page's rows carry the total
+ * (`count(*) over ()`). Only a page past the end, which has no row to carry
+ * it, costs a second count query.
+ *
+ * The query must have its columns selected and its ordering set (with a
+ * unique tiebreaker such as the id, so pages never overlap).
+ */
+export async function paginate<Row extends Record<string, any>, Out>(
+  query: DatabaseQueryBuilderContract<any>,
+  request: PageRequest,
+  transform: (row: Row) => Out
+): Promise<Page<Out>> {
+  const page = request.page ?? 1
+  const perPage = request.per_page ?? DEFAULT_PER_PAGE
+
+  const rows: (Row & { __total: number })[] = await query
+    .clone()
+    .select(db.raw('count(*) over () as __total'))
+    .offset((page - 1) * perPage)
+    .limit(perPage)
+
+  let total = rows[0]?.__total
+  if (total === undefined) {
+    total = page > 1 ? await countOf(query) : 0
+  }
+
+  return {
+    data: rows.map((row) => transform(row)),
+    meta: {
+      total,
+      per_page: perPage,
+      current_page: page,
+      last_page: Math.max(1, Math.ceil(total / perPage)),
+    },
+  }
+}
+
+async function countOf(query: DatabaseQueryBuilderContract<any>): Promise<number> {
+  const [row] = await query.clone().clearSelect().clearOrder().count('* as total')
+  return Number(row.total)
+}

@@ -1,0 +1,5 @@
+/*
+| Routes of the auth area. Registered by start/routes.ts.
+*/
+
+export {}

@@ -1,0 +1,5 @@
+/*
+| Routes of the catalog area. Registered by start/routes.ts.
+*/
+
+export {}

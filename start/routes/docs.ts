@@ -1,0 +1,5 @@
+/*
+| Routes of the docs area. Registered by start/routes.ts.
+*/
+
+export {}

@@ -1,0 +1,5 @@
+/*
+| Routes of the orders area. Registered by start/routes.ts.
+*/
+
+export {}
