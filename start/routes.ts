@@ -13,6 +13,13 @@ import router from '@adonisjs/core/services/router'
 
 const HealthController = () => import('#controllers/health_controller')
 
+/**
+ * Every `:id` route parameter is a positive integer below 2^53; anything
+ * else (letters, signs, out of the BIGINT range) is an unknown route: 404,
+ * never a database error.
+ */
+router.where('id', { match: /^[1-9][0-9]{0,14}$/, cast: (value) => Number(value) })
+
 router.get('/health/live', [HealthController, 'live'])
 router.get('/health/ready', [HealthController, 'ready'])
 
