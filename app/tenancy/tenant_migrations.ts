@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import type { BaseSchema } from '@adonisjs/lucid/schema'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { tenantSearchPath } from '#tenancy/schema'
 
 /**
@@ -147,6 +148,24 @@ export function revertSql(tenantId: number, migrations: CompiledMigration[], rem
     `update public.tenants set migration_version = ${remaining ? literal(remaining) : 'null'}, updated_at = now() where id = ${tenantId}`
   )
   return statements.join(';\n')
+}
+
+/**
+ * Sends a script of several statements as one query, straight to the
+ * driver: without parameters the simple protocol runs it as one implicit
+ * transaction (or inside the client's transaction), and the SQL reaches
+ * PostgreSQL untouched. Knex's `rawQuery` would rewrite every "?" (in a
+ * literal, a comment, the jsonb operator) as a placeholder, and prefix an
+ * error's message with the whole script.
+ */
+export async function runScript(client: QueryClientContract, sql: string): Promise<void> {
+  const knex = client.getWriteClient().client
+  const connection = await knex.acquireConnection()
+  try {
+    await connection.query(sql)
+  } finally {
+    await knex.releaseConnection(connection)
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { tenantSchema } from '#tenancy/schema'
 import {
   applySql,
   revertSql,
+  runScript,
   tenantMigrations,
   tenantMigrationsPath,
   type CompiledMigration,
@@ -238,7 +239,7 @@ export class TenantMigrator {
     let done = 0
     await eachLimit(plans, this.concurrency, async (plan) => {
       try {
-        await this.execute(sqlFor(plan))
+        await runScript(this.client(), sqlFor(plan))
         result.succeeded.push(plan.tenantId)
       } catch (error) {
         failed.push(failure(plan, error))
@@ -249,23 +250,6 @@ export class TenantMigrator {
     result.succeeded.sort((a, b) => a - b)
     failed.sort((a, b) => a.tenantId - b.tenantId)
     return result
-  }
-
-  /**
-   * Sends one multi-statement query on a pooled connection, straight to
-   * the driver: no parameters, so the simple protocol runs it as one
-   * implicit transaction, and the SQL reaches PostgreSQL untouched (knex
-   * would rewrite every "?" as a placeholder and prefix errors with the
-   * whole script).
-   */
-  private async execute(sql: string) {
-    const knex = this.client().getWriteClient().client
-    const connection = await knex.acquireConnection()
-    try {
-      await connection.query(sql)
-    } finally {
-      await knex.releaseConnection(connection)
-    }
   }
 
   /**

@@ -8,7 +8,8 @@ import { dropTenants, provisionTenants, tenantMigrationsFixture } from '#tests/s
  * Two migrations after the application's own: 0002 creates a table and
  * adds a column (two statements, so a failure in the second proves the
  * first is rolled back too); 0003 is idempotent DDL, so only the ledger's
- * primary key can stop a double application.
+ * primary key can stop a double application, and has a "?" in a literal
+ * (no placeholder rewriting on the way).
  */
 const GIFT_CARDS = `import { BaseSchema } from '@adonisjs/lucid/schema'
 
@@ -38,6 +39,7 @@ const GIFT_CARDS_INDEX = `import { BaseSchema } from '@adonisjs/lucid/schema'
 export default class extends BaseSchema {
   async up() {
     this.schema.raw('create index if not exists gift_cards_order_index on gift_cards (order_id)')
+    this.schema.raw("comment on index gift_cards_order_index is 'Which order? (reaches PostgreSQL as written)'")
   }
 
   async down() {
@@ -211,6 +213,10 @@ test.group('Tenant migrator', (group) => {
     ])
     assert.isTrue(await tableExists(ids[0], 'gift_cards'))
     assert.isTrue(await columnExists(ids[0], 'products', 'gift_card_id'))
+    const { rows } = await db.rawQuery('select obj_description(?::regclass) as comment', [
+      `"${tenantSchema(ids[0])}".gift_cards_order_index`,
+    ])
+    assert.equal(rows[0].comment, 'Which order? (reaches PostgreSQL as written)')
   })
 
   test('running again finishes only the tenants left behind', async ({ assert }) => {
