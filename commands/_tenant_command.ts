@@ -30,7 +30,7 @@ export abstract class TenantCommand extends BaseCommand {
    * True on a terminal, false when output is piped or captured (tests).
    */
   protected interactive(): boolean {
-    const capturing = 'getLogs' in (this.logger.getRenderer() as object)
+    const capturing = this.logger.getRenderer().constructor.name === 'MemoryRenderer'
     return process.stdout.isTTY === true && !capturing
   }
 
