@@ -9,6 +9,7 @@ import { TenantSuspendedException } from '#exceptions/tenancy'
 import { columnFromDetail } from '#exceptions/database_errors'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
 import { parseTenantId } from '#tenancy/schema'
+import { USERNAME } from '#validators/auth'
 
 export interface AccountRow {
   id: number
@@ -118,15 +119,7 @@ export class AuthService {
    * tenant is told (403) only to a caller who knew the password.
    */
   async login(input: { username: string; password: string }): Promise<SignedIn> {
-    const { rows } = await db.rawQuery(
-      `select u.id, u.username, u.email, u.role, u.password, u.is_active,
-              t.id as tenant_id, t.name as tenant_name, t.slug as tenant_slug, t.status
-       from public.users u
-       join public.tenants t on t.id = u.tenant_id
-       where lower(u.username) = lower(?)`,
-      [input.username]
-    )
-    const row = rows[0]
+    const row = USERNAME.test(input.username) ? await findLogin(input.username) : undefined
     const verified = await hash.verify(row?.password ?? (await unknownUserHash()), input.password)
     if (!row || !verified || !row.is_active) throw new InvalidCredentialsException()
     if (row.status !== 'active') throw new TenantSuspendedException()
@@ -203,6 +196,22 @@ function asSignUpConflict(error: unknown): unknown {
     return AppException.conflict(`The ${column} is already taken`, column)
   }
   return error
+}
+
+/**
+ * The user of a login name with their tenant. A name outside the username
+ * rules cannot exist, so the caller does not query for it.
+ */
+async function findLogin(username: string) {
+  const { rows } = await db.rawQuery(
+    `select u.id, u.username, u.email, u.role, u.password, u.is_active,
+            t.id as tenant_id, t.name as tenant_name, t.slug as tenant_slug, t.status
+     from public.users u
+     join public.tenants t on t.id = u.tenant_id
+     where lower(u.username) = lower(?)`,
+    [username]
+  )
+  return rows[0]
 }
 
 /**

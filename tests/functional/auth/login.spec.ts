@@ -41,6 +41,15 @@ test.group('Auth / login', () => {
     assert.notProperty(wrong.body(), 'access')
   })
 
+  test('a name that cannot exist (e.g. with a NUL byte) is the same 401', async ({
+    client,
+    assert,
+  }) => {
+    const response = await login(client, 'evil\u0000name', 'whatever12')
+    response.assertStatus(401)
+    assert.equal(response.body().errors[0].code, 'E_INVALID_CREDENTIALS')
+  })
+
   test('a deactivated user is refused with the same 401', async ({ client, assert }) => {
     const tenant = await givenTenant()
     const user = await givenUser(tenant, 'staff', { isActive: false })

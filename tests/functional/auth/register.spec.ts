@@ -128,6 +128,31 @@ test.group('Auth / register a store', () => {
   })
 })
 
+test.group('Auth / register: hostile input', () => {
+  test('NUL bytes and control characters are 422, never a database error', async ({
+    client,
+    assert,
+  }) => {
+    const response = await client
+      .post('/api/auth/register/')
+      .header('x-forwarded-for', uniqueIp())
+      .json(signUpBody({ store_name: 'Bad\u0000Store', email: 'a\u0000b@example.com' }))
+    response.assertStatus(422)
+    assert.sameMembers(
+      response.body().errors.map((error: any) => error.field),
+      ['store_name', 'email']
+    )
+
+    const username = uniqueName('customer')
+    const customer = await client
+      .post('/api/auth/register/customer/')
+      .header('x-forwarded-for', uniqueIp())
+      .json({ store: 'x\u0000y', username, email: `${username}@example.com`, password: PASSWORD })
+    customer.assertStatus(422)
+    assert.equal(customer.body().errors[0].field, 'store')
+  })
+})
+
 test.group('Auth / register a customer', () => {
   test('by store slug and by store id (number or numeric string)', async ({ client, assert }) => {
     const tenant = await givenTenant()
