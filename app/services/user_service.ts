@@ -72,6 +72,9 @@ export class UserService {
 
   async update(actor: AuthPrincipal, id: number, changes: UserChanges): Promise<UserRow> {
     const { trx } = currentTenant()
+    // Hashed before the row is locked: scrypt is slow on purpose.
+    const passwordHash =
+      changes.password !== undefined ? await hash.make(changes.password) : undefined
     const current = await this.users().where('id', id).select('id', 'role').forUpdate().first()
     if (!current) throw AppException.notFound('User not found')
 
@@ -88,7 +91,7 @@ export class UserService {
     if (changes.email !== undefined) values.email = changes.email
     if (changes.role !== undefined) values.role = changes.role
     if (changes.is_active !== undefined) values.is_active = changes.is_active
-    if (changes.password !== undefined) values.password = await hash.make(changes.password)
+    if (passwordHash !== undefined) values.password = passwordHash
     if (Object.keys(values).length === 0) return this.find(id)
     values.updated_at = db.raw('now()')
 
