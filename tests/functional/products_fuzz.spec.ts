@@ -197,7 +197,7 @@ const queries = fc
     )
   )
 
-export interface Target {
+interface Target {
   method: string
   path: string
   body?: string
