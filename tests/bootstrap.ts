@@ -37,7 +37,7 @@ export const runnerHooks: Required<Pick<Config, 'setup' | 'teardown'>> = {
 }
 
 export const configureSuite: Config['configureSuite'] = (suite) => {
-  if (['functional', 'reliability'].includes(suite.name)) {
+  if (['functional', 'reliability', 'browser'].includes(suite.name)) {
     return suite.setup(() => testUtils.httpServer().start())
   }
 }
