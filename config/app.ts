@@ -1,3 +1,4 @@
+import proxyAddr from 'proxy-addr'
 import env from '#start/env'
 import { defineConfig } from '@adonisjs/core/http'
 
@@ -14,6 +15,17 @@ export const http = defineConfig({
   generateRequestId: true,
   allowMethodSpoofing: false,
   useAsyncLocalStorage: false,
-  trustProxy: () => true,
+  /**
+   * Only the proxies named by TRUST_PROXY (default: loopback) may set the
+   * client address through X-Forwarded-For; anyone else could spoof it and
+   * slip past the per-IP rate limits.
+   */
+  trustProxy: proxyAddr.compile(
+    env
+      .get('TRUST_PROXY', 'loopback')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+  ),
   cookie: {},
 })

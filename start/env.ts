@@ -30,6 +30,7 @@ export default await Env.create(APP_ROOT, {
   HOST: Env.schema.string({ format: 'host' }),
   PORT: Env.schema.number(),
   APP_KEY: Env.schema.secret(),
+  TRUST_PROXY: Env.schema.string.optional(),
   LOG_LEVEL: Env.schema.enum([
     'fatal',
     'error',

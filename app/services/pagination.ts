@@ -1,4 +1,3 @@
-import db from '@adonisjs/lucid/services/db'
 import type { DatabaseQueryBuilderContract } from '@adonisjs/lucid/types/querybuilder'
 
 export interface PageRequest {
@@ -14,9 +13,11 @@ export interface Page<T> {
 export const DEFAULT_PER_PAGE = 20
 
 /**
- * Runs a paginated query in one round trip: the page's rows carry the total
- * (`count(*) over ()`). Only a page past the end, which has no row to carry
- * it, costs a second count query.
+ * Runs a paginated query in one round trip: each row of the page carries
+ * the total, computed by an uncorrelated scalar subquery (evaluated once;
+ * unlike `count(*) over ()` it lets PostgreSQL stop reading at the page's
+ * LIMIT). Only a page past the end, which has no row to carry it, costs a
+ * second count query.
  *
  * The query must have its columns selected and its ordering set (with a
  * unique tiebreaker such as the id, so pages never overlap).
@@ -31,14 +32,16 @@ export async function paginate<Row extends Record<string, any>, Out>(
 
   const rows: (Row & { __total: number })[] = await query
     .clone()
-    .select(db.raw('count(*) over () as __total'))
+    .select(countOf(query).as('__total'))
     .offset((page - 1) * perPage)
     .limit(perPage)
 
   let total = rows[0]?.__total
-  if (total === undefined) {
-    total = page > 1 ? await countOf(query) : 0
+  if (total === undefined && page > 1) {
+    const counted = await countOf(query).first()
+    total = Number(counted.count)
   }
+  total ??= 0
 
   return {
     data: rows.map((row) => transform(row)),
@@ -51,7 +54,6 @@ export async function paginate<Row extends Record<string, any>, Out>(
   }
 }
 
-async function countOf(query: DatabaseQueryBuilderContract<any>): Promise<number> {
-  const [row] = await query.clone().clearSelect().clearOrder().count('* as total')
-  return Number(row.total)
+function countOf(query: DatabaseQueryBuilderContract<any>) {
+  return query.clone().clearSelect().clearOrder().count('*')
 }

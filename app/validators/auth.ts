@@ -35,7 +35,10 @@ export const registerValidator = vine.create({
  * `store` is the tenant's slug or its id (a number or a numeric string).
  */
 export const registerCustomerValidator = vine.create({
-  store: vine.unionOfTypes([id(), vine.string().trim().regex(SLUG)]),
+  store: vine.union([
+    vine.union.if((value) => typeof value === 'number' || /^\s*\d+\s*$/.test(String(value)), id()),
+    vine.union.else(vine.string().trim().regex(SLUG)),
+  ]),
   username: username(),
   email: email(),
   password: password(),

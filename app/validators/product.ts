@@ -1,5 +1,5 @@
 import vine from '@vinejs/vine'
-import { id, money, pagination } from '#validators/rules'
+import { id, money, pagination, text, wholeNumber } from '#validators/rules'
 
 /**
  * `products.stock` is a PostgreSQL integer with a `stock >= 0` CHECK.
@@ -7,45 +7,9 @@ import { id, money, pagination } from '#validators/rules'
 export const MAX_STOCK = 2_147_483_647
 
 /**
- * PostgreSQL text cannot hold U+0000: refuse it with a 422 instead of
- * letting the database fail.
+ * A stock count: a whole number within PostgreSQL's integer range.
  */
-const noNullCharacter = vine.createRule((value, _options, field) => {
-  if (typeof value === 'string' && value.includes('\u0000')) {
-    field.report(
-      'The {{ field }} field must not contain a null character',
-      'noNullCharacter',
-      field
-    )
-  }
-})
-
-const text = () => vine.string().use(noNullCharacter())
-
-/**
- * A whole number from a JSON number or a string of digits ("5"). Vine's
- * own number() goes through Number(), which also turns "", [], true and
- * " " into numbers; a stock count should not be that lenient.
- */
-const stockRule = vine.createRule((value, _options, field) => {
-  const parsed =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && /^\s*\d{1,10}\s*$/.test(value)
-        ? Number(value)
-        : Number.NaN
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > MAX_STOCK) {
-    field.report(
-      `The {{ field }} field must be a whole number between 0 and ${MAX_STOCK}`,
-      'stock',
-      field
-    )
-    return
-  }
-  field.mutate(parsed, field)
-})
-
-const stock = () => vine.any().use(stockRule()) as unknown as ReturnType<typeof vine.number>
+const stock = () => wholeNumber(0, MAX_STOCK)
 
 const fields = {
   name: text().trim().minLength(1).maxLength(200),

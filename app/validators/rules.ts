@@ -1,12 +1,62 @@
 import vine from '@vinejs/vine'
 
 /**
- * Shared field rules. Ids arrive as integers or numeric strings ("7"), and
- * are validated into numbers within the range of a safe BIGINT.
+ * Shared field rules.
  */
 export const MAX_ID = Number.MAX_SAFE_INTEGER
 
-export const id = () => vine.number().withoutDecimals().min(1).max(MAX_ID)
+/**
+ * A whole number from a JSON number or a string of digits ("7"). Vine's
+ * own number() goes through Number(), which also turns true, [5], "" and
+ * "0x10" into numbers; ids and counts should not be that lenient.
+ */
+const wholeNumberRule = vine.createRule<{ min: number; max: number }>(
+  (value, { min, max }, field) => {
+    const parsed =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string' && /^\s*-?\d{1,16}\s*$/.test(value)
+          ? Number(value)
+          : Number.NaN
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      field.report(
+        `The {{ field }} field must be a whole number between ${min} and ${max}`,
+        'wholeNumber',
+        field
+      )
+      return
+    }
+    field.mutate(parsed, field)
+  }
+)
+
+export const wholeNumber = (min: number, max: number) =>
+  vine.any().use(wholeNumberRule({ min, max })) as unknown as ReturnType<typeof vine.number>
+
+/**
+ * Ids arrive as integers or numeric strings, within the range of a safe
+ * BIGINT.
+ */
+export const id = () => wholeNumber(1, MAX_ID)
+
+/**
+ * PostgreSQL text cannot hold U+0000: refuse it with a 422 instead of
+ * letting the database fail.
+ */
+const noNullCharacter = vine.createRule((value, _options, field) => {
+  if (typeof value === 'string' && value.includes('\u0000')) {
+    field.report(
+      'The {{ field }} field must not contain a null character',
+      'noNullCharacter',
+      field
+    )
+  }
+})
+
+/**
+ * Free text stored in PostgreSQL.
+ */
+export const text = () => vine.string().use(noNullCharacter())
 
 /**
  * Money arrives as a JSON number or a decimal string: at least 0, at most
@@ -16,13 +66,13 @@ export const id = () => vine.number().withoutDecimals().min(1).max(MAX_ID)
 const MONEY = /^(\d{1,10})(?:\.(\d{1,2}))?$/
 
 const moneyRule = vine.createRule((value, _options, field) => {
-  const text =
+  const amount =
     typeof value === 'number' && Number.isFinite(value)
       ? String(value)
       : typeof value === 'string'
         ? value.trim()
         : ''
-  const match = MONEY.exec(text)
+  const match = MONEY.exec(amount)
   if (!match) {
     field.report(
       'The {{ field }} field must be an amount of at least 0 with at most 2 decimals and 10 integer digits',

@@ -1,17 +1,5 @@
 import { test } from '@japa/runner'
-
-/**
- * Every error has the contract's shape, whatever produced it.
- */
-function assertErrorShape(assert: any, body: any, code?: string) {
-  assert.isArray(body.errors)
-  assert.isAbove(body.errors.length, 0)
-  for (const error of body.errors) {
-    assert.isString(error.message)
-    assert.match(error.code, /^E_[A-Z0-9_]+$/)
-  }
-  if (code) assert.equal(body.errors[0].code, code)
-}
+import { assertErrorShape } from '#tests/support/assertions'
 
 test.group('Errors', () => {
   test('unknown route answers 404 in the error shape', async ({ client, assert }) => {

@@ -1,7 +1,8 @@
 import { test } from '@japa/runner'
 import { withTenant } from '#tenancy/context'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
-import { assertErrorShape, givenProduct, ledgerOf } from '#tests/support/catalog'
+import { givenProduct, ledgerOf } from '#tests/support/catalog'
+import { assertErrorShape } from '#tests/support/assertions'
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
 const PRODUCT_KEYS = [

@@ -3,7 +3,8 @@ import fc from 'fast-check'
 import env from '#start/env'
 import { withTenant } from '#tenancy/context'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
-import { assertErrorShape, givenProduct } from '#tests/support/catalog'
+import { givenProduct } from '#tests/support/catalog'
+import { assertErrorShape } from '#tests/support/assertions'
 
 /**
  * Property: whatever a client sends to the product endpoints (random and
