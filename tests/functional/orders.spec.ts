@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import { bodyOf, expectStatus, statusOf } from '#tests/support/http'
 import db from '@adonisjs/lucid/services/db'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import {
@@ -120,11 +121,12 @@ test.group('Orders: placing', (group) => {
 
   test('owner and staff may not place orders (403); no token is 401', async ({ client }) => {
     const body = { items: [{ product_id: w.product.id, qty: 1 }] }
-    ;(await client.post('/api/orders/').bearerToken(w.tenant.owner.token).json(body)).assertStatus(
+    await expectStatus(
+      client.post('/api/orders/').bearerToken(w.tenant.owner.token).json(body),
       403
     )
-    ;(await client.post('/api/orders/').bearerToken(w.staff.token).json(body)).assertStatus(403)
-    ;(await client.post('/api/orders/').json(body)).assertStatus(401)
+    await expectStatus(client.post('/api/orders/').bearerToken(w.staff.token).json(body), 403)
+    await expectStatus(client.post('/api/orders/').json(body), 401)
   })
 
   test('invalid bodies answer 422 naming the field', async ({ client, assert }) => {
@@ -296,22 +298,25 @@ test.group('Orders: reading', (group) => {
     client,
     assert,
   }) => {
-    const place = async (customer: GivenUser) =>
-      (
-        await client
+    const place = async (customer: GivenUser) => {
+      const order = await bodyOf(
+        client
           .post('/api/orders/')
           .bearerToken(customer.token)
           .json({ items: [{ product_id: w.product.id, qty: 1 }] })
-      ).body().id as number
+      )
+      return order.id as number
+    }
     mine = await place(w.customer)
     theirs = await place(w.otherCustomer)
     assigned = await place(w.customer)
-    ;(
-      await client
+    await expectStatus(
+      client
         .patch(`/api/orders/${assigned}/`)
         .bearerToken(w.tenant.owner.token)
-        .json({ assigned_to: w.staff.id })
-    ).assertStatus(200)
+        .json({ assigned_to: w.staff.id }),
+      200
+    )
 
     const ids = async (user: GivenUser, query = '') => {
       const response = await client.get(`/api/orders/${query}`).bearerToken(user.token)
@@ -351,15 +356,16 @@ test.group('Orders: reading', (group) => {
     const bad = await client.get('/api/orders/?status=lost').bearerToken(w.tenant.owner.token)
     bad.assertStatus(422)
     assert.deepEqual(errorFields(bad.body()), ['status'])
-    ;(await client.get('/api/orders/?per_page=101').bearerToken(w.tenant.owner.token)).assertStatus(
+    await expectStatus(
+      client.get('/api/orders/?per_page=101').bearerToken(w.tenant.owner.token),
       422
     )
   })
 
   test('an order the caller cannot see is 404', async ({ client, assert }) => {
-    ;(await client.get(`/api/orders/${mine}/`).bearerToken(w.customer.token)).assertStatus(200)
-    ;(await client.get(`/api/orders/${mine}/`).bearerToken(w.tenant.owner.token)).assertStatus(200)
-    ;(await client.get(`/api/orders/${assigned}/`).bearerToken(w.staff.token)).assertStatus(200)
+    await expectStatus(client.get(`/api/orders/${mine}/`).bearerToken(w.customer.token), 200)
+    await expectStatus(client.get(`/api/orders/${mine}/`).bearerToken(w.tenant.owner.token), 200)
+    await expectStatus(client.get(`/api/orders/${assigned}/`).bearerToken(w.staff.token), 200)
 
     for (const [user, id] of [
       [w.otherCustomer, mine],
@@ -372,8 +378,8 @@ test.group('Orders: reading', (group) => {
       response.assertStatus(404)
       assert.equal(response.body().errors[0].code, 'E_NOT_FOUND')
     }
-    ;(await client.get('/api/orders/abc/').bearerToken(w.tenant.owner.token)).assertStatus(404)
-    ;(await client.get(`/api/orders/${mine}/`)).assertStatus(401)
+    await expectStatus(client.get('/api/orders/abc/').bearerToken(w.tenant.owner.token), 404)
+    await expectStatus(client.get(`/api/orders/${mine}/`), 401)
   })
 })
 
@@ -456,7 +462,8 @@ test.group('Orders: confirmation by the worker', (group) => {
       [doomed.id]
     )
     assert.equal(await confirmOrder({ tenantId: w.tenant.id, refId: orderId }), 'rejected')
-    assert.include((await orderRow(w.tenant.id, orderId)).rejection_reason, doomed.sku)
+    const rejected = await orderRow(w.tenant.id, orderId)
+    assert.include(rejected.rejection_reason, doomed.sku)
     const shown = await client.get(`/api/orders/${orderId}/`).bearerToken(w.customer.token)
     assert.equal(shown.body().items[0].sku, doomed.sku)
   })
@@ -505,11 +512,9 @@ test.group('Orders: moving along (PATCH) and cancelling', (group) => {
     delivered.assertStatus(200)
     assert.equal(delivered.body().status, 'delivered')
 
-    ;(await patch(client, w.staff, id, { status: 'shipped' })).assertStatus(409)
-    ;(await patch(client, w.tenant.owner, id, { status: 'cancelled' })).assertStatus(409)
-    ;(await client.post(`/api/orders/${id}/cancel/`).bearerToken(w.customer.token)).assertStatus(
-      409
-    )
+    await expectStatus(patch(client, w.staff, id, { status: 'shipped' }), 409)
+    await expectStatus(patch(client, w.tenant.owner, id, { status: 'cancelled' }), 409)
+    await expectStatus(client.post(`/api/orders/${id}/cancel/`).bearerToken(w.customer.token), 409)
 
     // Unassign.
     const unassigned = await patch(client, w.tenant.owner, id, { assigned_to: null })
@@ -526,10 +531,11 @@ test.group('Orders: moving along (PATCH) and cancelling', (group) => {
     }
     const done = await confirmed(client)
     for (const status of ['confirmed', 'rejected', 'pending', 'delivered']) {
-      assert.equal((await patch(client, w.tenant.owner, done, { status })).status(), 409, status)
+      assert.equal(await statusOf(patch(client, w.tenant.owner, done, { status })), 409, status)
     }
-    ;(await patch(client, w.tenant.owner, done, { status: 'lost' })).assertStatus(422)
-    assert.equal((await orderRow(w.tenant.id, done)).status, 'confirmed')
+    await expectStatus(patch(client, w.tenant.owner, done, { status: 'lost' }), 422)
+    const row = await orderRow(w.tenant.id, done)
+    assert.equal(row.status, 'confirmed')
   })
 
   test('who may PATCH: 404 for what one cannot see, 403 for what one may not do', async ({
@@ -537,16 +543,17 @@ test.group('Orders: moving along (PATCH) and cancelling', (group) => {
     assert,
   }) => {
     const id = await confirmed(client)
-    ;(await patch(client, w.staff, id, { status: 'shipped' })).assertStatus(404)
-    ;(await patch(client, w.otherCustomer, id, { status: 'shipped' })).assertStatus(404)
-    ;(await patch(client, w.other.owner, id, { status: 'shipped' })).assertStatus(404)
-    ;(await patch(client, w.customer, id, { status: 'shipped' })).assertStatus(403)
+    await expectStatus(patch(client, w.staff, id, { status: 'shipped' }), 404)
+    await expectStatus(patch(client, w.otherCustomer, id, { status: 'shipped' }), 404)
+    await expectStatus(patch(client, w.other.owner, id, { status: 'shipped' }), 404)
+    await expectStatus(patch(client, w.customer, id, { status: 'shipped' }), 403)
 
-    ;(await patch(client, w.tenant.owner, id, { assigned_to: w.staff.id })).assertStatus(200)
-    ;(await patch(client, w.staff, id, { assigned_to: w.otherStaff.id })).assertStatus(403)
-    ;(await patch(client, w.staff, id, { status: 'cancelled' })).assertStatus(403)
-    ;(await patch(client, w.otherStaff, id, { status: 'shipped' })).assertStatus(404)
-    assert.equal((await orderRow(w.tenant.id, id)).assigned_to, w.staff.id)
+    await expectStatus(patch(client, w.tenant.owner, id, { assigned_to: w.staff.id }), 200)
+    await expectStatus(patch(client, w.staff, id, { assigned_to: w.otherStaff.id }), 403)
+    await expectStatus(patch(client, w.staff, id, { status: 'cancelled' }), 403)
+    await expectStatus(patch(client, w.otherStaff, id, { status: 'shipped' }), 404)
+    const row = await orderRow(w.tenant.id, id)
+    assert.equal(row.assigned_to, w.staff.id)
   })
 
   test('assigned_to must be a staff member of the tenant (422)', async ({ client, assert }) => {
@@ -603,7 +610,8 @@ test.group('Orders: moving along (PATCH) and cancelling', (group) => {
     assert.equal(await restoreStock({ tenantId: w.tenant.id, refId: id }), 'skipped')
     assert.equal(await stockOf(w.tenant.id, w.cheap.id), before)
     assert.equal(await ledgerSum(w.tenant.id, w.cheap.id), before)
-    const kinds = (await movementsOf(w.tenant.id, { orderId: id })).map((m) => [m.kind, m.delta])
+    const movements = await movementsOf(w.tenant.id, { orderId: id })
+    const kinds = movements.map((m) => [m.kind, m.delta])
     assert.deepEqual(kinds, [
       ['order', -7],
       ['cancellation', 7],
@@ -619,20 +627,18 @@ test.group('Orders: moving along (PATCH) and cancelling', (group) => {
 
   test('who may cancel: the owner and the customer who placed it', async ({ client }) => {
     const id = await placed(client)
-    ;(await patch(client, w.tenant.owner, id, { assigned_to: w.staff.id })).assertStatus(200)
-    ;(await client.post(`/api/orders/${id}/cancel/`).bearerToken(w.staff.token)).assertStatus(403)
-    ;(
-      await client.post(`/api/orders/${id}/cancel/`).bearerToken(w.otherCustomer.token)
-    ).assertStatus(404)
-    ;(await client.post(`/api/orders/${id}/cancel/`).bearerToken(w.other.owner.token)).assertStatus(
+    await expectStatus(patch(client, w.tenant.owner, id, { assigned_to: w.staff.id }), 200)
+    await expectStatus(client.post(`/api/orders/${id}/cancel/`).bearerToken(w.staff.token), 403)
+    await expectStatus(
+      client.post(`/api/orders/${id}/cancel/`).bearerToken(w.otherCustomer.token),
       404
     )
-    ;(await client.post(`/api/orders/${id}/cancel/`).bearerToken(w.customer.token)).assertStatus(
-      200
+    await expectStatus(
+      client.post(`/api/orders/${id}/cancel/`).bearerToken(w.other.owner.token),
+      404
     )
-    ;(await client.post(`/api/orders/${id}/cancel/`).bearerToken(w.customer.token)).assertStatus(
-      409
-    )
+    await expectStatus(client.post(`/api/orders/${id}/cancel/`).bearerToken(w.customer.token), 200)
+    await expectStatus(client.post(`/api/orders/${id}/cancel/`).bearerToken(w.customer.token), 409)
   })
 
   test('a rejected order cannot be cancelled (409)', async ({ client }) => {
@@ -643,8 +649,9 @@ test.group('Orders: moving along (PATCH) and cancelling', (group) => {
       .json({ items: [{ product_id: scarce.id, qty: 1 }] })
     const id = response.body().id
     await confirmOrder({ tenantId: w.tenant.id, refId: id })
-    ;(
-      await client.post(`/api/orders/${id}/cancel/`).bearerToken(w.tenant.owner.token)
-    ).assertStatus(409)
+    await expectStatus(
+      client.post(`/api/orders/${id}/cancel/`).bearerToken(w.tenant.owner.token),
+      409
+    )
   })
 })

@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import { expectStatus } from '#tests/support/http'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import {
   givenProduct,
@@ -47,7 +48,8 @@ test.group('Stock adjustments', (group) => {
     assert.equal(await applyAdjustment(job), 'skipped')
     assert.equal(await stockOf(tenant.id, product.id), 15)
     assert.equal(await ledgerSum(tenant.id, product.id), 15)
-    const adjustments = (await movementsOf(tenant.id)).filter((m) => m.kind === 'adjustment')
+    const movements = await movementsOf(tenant.id)
+    const adjustments = movements.filter((m) => m.kind === 'adjustment')
     assert.deepEqual(
       adjustments.map((m) => [m.delta, m.adjustment_id]),
       [[5, response.body().id]]
@@ -88,20 +90,16 @@ test.group('Stock adjustments', (group) => {
     client,
   }) => {
     const body = { delta: 1, reason: 'count' }
-    ;(await client.post(url(product.id)).bearerToken(staff.token).json(body)).assertStatus(202)
-    ;(await client.post(url(product.id)).bearerToken(otherStaff.token).json(body)).assertStatus(403)
-    ;(await client.post(url(product.id)).bearerToken(customer.token).json(body)).assertStatus(403)
-    ;(await client.post(url(product.id)).json(body)).assertStatus(401)
-    ;(await client.post(url(999999)).bearerToken(tenant.owner.token).json(body)).assertStatus(404)
+    await expectStatus(client.post(url(product.id)).bearerToken(staff.token).json(body), 202)
+    await expectStatus(client.post(url(product.id)).bearerToken(otherStaff.token).json(body), 403)
+    await expectStatus(client.post(url(product.id)).bearerToken(customer.token).json(body), 403)
+    await expectStatus(client.post(url(product.id)).json(body), 401)
+    await expectStatus(client.post(url(999999)).bearerToken(tenant.owner.token).json(body), 404)
     const theirs = await givenProduct(other, { id: 888_001 })
-    ;(await client.post(url(theirs.id)).bearerToken(tenant.owner.token).json(body)).assertStatus(
-      404
-    )
+    await expectStatus(client.post(url(theirs.id)).bearerToken(tenant.owner.token).json(body), 404)
     const hidden = await givenProduct(tenant, { isActive: false })
-    ;(await client.post(url(hidden.id)).bearerToken(customer.token).json(body)).assertStatus(404)
-    ;(await client.get(`${url(product.id)}999999/`).bearerToken(tenant.owner.token)).assertStatus(
-      404
-    )
+    await expectStatus(client.post(url(hidden.id)).bearerToken(customer.token).json(body), 404)
+    await expectStatus(client.get(`${url(product.id)}999999/`).bearerToken(tenant.owner.token), 404)
   })
 
   test('invalid bodies are 422', async ({ client, assert }) => {
