@@ -104,7 +104,15 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
       failures.push({ jobId: job?.id, name: job?.name ?? '?', error })
       logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'job attempt failed')
     })
-    worker.on('error', (error) => logger.error({ err: error, queue: queueName }, 'worker error'))
+    worker.on('error', (error) => {
+      if (/Missing (key|lock) for job/.test(error.message)) {
+        // The job vanished from Redis (flushed, failed over) while it ran;
+        // its work is in PostgreSQL either way.
+        logger.warn({ queue: queueName, reason: error.message }, 'job lost from Redis')
+        return
+      }
+      logger.error({ err: error, queue: queueName }, 'worker error')
+    })
     return worker
   })
   const sweeper = options.sweep ? startSweeper(options.sweep) : undefined
