@@ -4,6 +4,7 @@ import type { ApiClient } from '@japa/api-client'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import {
+  countWithStatus,
   eventually,
   givenProduct,
   ledgerSum,
@@ -83,7 +84,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
     assert.deepEqual(statuses, { confirmed: 25, rejected: 25 })
     assert.equal(await stockOf(tenant.id, product.id), 0)
     assert.equal(await ledgerSum(tenant.id, product.id), 0)
-    const taken = (await movementsOf(tenant.id)).filter((m) => m.kind === 'order')
+    const taken = await movementsOf(tenant.id, { kind: 'order' })
     assert.lengthOf(new Set(taken.map((m) => m.order_id)), 25)
     await eventually(async () => (await outboxCount(tenant.id)) === 0)
   })
@@ -115,7 +116,7 @@ test.group('Reliability: Redis down', (group) => {
     workers = startWorkers({ concurrency: 2, sweep: FAST_SWEEP })
 
     const [before] = await place(client, [customer], product.id, 1)
-    await eventually(async () => (await orderStatuses(tenant.id)).confirmed === 1, {
+    await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 1, {
       message: `order ${before} confirmed`,
     })
 
@@ -130,7 +131,7 @@ test.group('Reliability: Redis down', (group) => {
 
     // Redis comes back empty (no persistence): PostgreSQL still has the work.
     await redis.start()
-    await eventually(async () => (await orderStatuses(tenant.id)).confirmed === 2, {
+    await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 2, {
       message: `order ${during} confirmed after Redis returned`,
     })
     assert.equal(await stockOf(tenant.id, product.id), 3)

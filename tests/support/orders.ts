@@ -70,11 +70,19 @@ export async function ledgerSum(tenantId: number, productId: number): Promise<nu
   return rows[0].total
 }
 
-export async function movementsOf(tenantId: number, filter: { orderId?: number } = {}) {
+export async function movementsOf(
+  tenantId: number,
+  filter: { orderId?: number; kind?: string } = {}
+) {
   const { rows } = await db.rawQuery(
     `select product_id, delta, kind, order_id, adjustment_id from ${schemaOf(tenantId)}.stock_movements
-     where (?::bigint is null or order_id = ?) order by id`,
-    [filter.orderId ?? null, filter.orderId ?? null] as never
+     where (?::bigint is null or order_id = ?) and (?::text is null or kind = ?) order by id`,
+    [
+      filter.orderId ?? null,
+      filter.orderId ?? null,
+      filter.kind ?? null,
+      filter.kind ?? null,
+    ] as never
   )
   return rows as {
     product_id: number
@@ -90,6 +98,11 @@ export async function orderStatuses(tenantId: number): Promise<Record<string, nu
     `select status, count(*)::int as n from ${schemaOf(tenantId)}.orders group by status`
   )
   return Object.fromEntries(rows.map((row: { status: string; n: number }) => [row.status, row.n]))
+}
+
+export async function countWithStatus(tenantId: number, status: string): Promise<number> {
+  const statuses = await orderStatuses(tenantId)
+  return statuses[status] ?? 0
 }
 
 export async function outboxCount(tenantId: number): Promise<number> {
