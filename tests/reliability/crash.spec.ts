@@ -14,7 +14,7 @@ import {
   stockOf,
   type GivenProduct,
 } from '#tests/support/orders'
-import { spawnWorker, type WorkerProcess } from '#tests/support/processes'
+import { privateRedis, runAce, spawnWorker, type WorkerProcess } from '#tests/support/processes'
 import { queue } from '#queue/queues'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
@@ -141,4 +141,38 @@ test.group('Reliability: worker processes', (group) => {
     await eventually(async () => (await finalCount(tenant.id)) === 6, { message: '6 final' })
     await assertConsistent(assert, tenant.id, product, 6, 100)
   }).timeout(120_000)
+
+  test('the worker refuses to start on a Redis that evicts keys', async ({ assert }) => {
+    const redis = await privateRedis(['--maxmemory-policy', 'allkeys-lru'])
+    await redis.start()
+    try {
+      const { code, output } = await runAce(['queue:work'], {
+        REDIS_PORT: String(redis.port),
+        REDIS_DB: '0',
+      })
+      assert.equal(code, 1)
+      assert.include(output, 'maxmemory-policy is "allkeys-lru"')
+      assert.include(output, 'noeviction')
+    } finally {
+      await redis.stop()
+    }
+  }).timeout(60_000)
+
+  test('queue:status reports the queues and the oldest pending order', async ({
+    client,
+    assert,
+  }) => {
+    const product = await givenProduct(tenant, { stock: 5 })
+    await place(client, customers, product.id, 2)
+    const { code, output } = await runAce(['queue:status', '--json'])
+    assert.equal(code, 0)
+    const status = JSON.parse(output.slice(output.indexOf('{')))
+    assert.deepEqual(
+      status.queues.map((entry: { name: string }) => entry.name),
+      ['orders', 'stock-adjustments']
+    )
+    assert.isAtLeast(status.queues[0].waiting, 2)
+    assert.isAtLeast(status.pending_orders, 2)
+    assert.isNotNull(status.oldest_pending_order)
+  }).timeout(60_000)
 })

@@ -32,7 +32,7 @@ export interface PrivateRedis {
  * A throwaway redis-server on a free port, without persistence: stopping
  * and starting it again loses every key, like a crashed Redis.
  */
-export async function privateRedis(): Promise<PrivateRedis> {
+export async function privateRedis(extraArgs: string[] = []): Promise<PrivateRedis> {
   const port = await freePort()
   let child: ChildProcess | undefined
 
@@ -60,7 +60,17 @@ export async function privateRedis(): Promise<PrivateRedis> {
     async start() {
       child = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          ...extraArgs,
+        ],
         { stdio: 'ignore' }
       )
       for (let attempt = 0; attempt < 100; attempt++) {
@@ -123,4 +133,23 @@ export async function spawnWorker(env: Record<string, string> = {}): Promise<Wor
       return exited
     },
   }
+}
+
+/**
+ * Runs an ace command to its end in the test environment.
+ */
+export async function runAce(
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['ace.js', ...args], {
+    cwd: APP_ROOT,
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => (output += chunk))
+  child.stderr!.on('data', (chunk) => (output += chunk))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  return { code, output }
 }
