@@ -239,6 +239,8 @@ async function snapshotLines(
   )
   if (errors.length > 0) throw new vineErrors.E_VALIDATION_ERROR(errors)
 
+  assertTotalFits(merged, byId)
+
   return [...merged.values()]
     .sort((a, b) => a.index - b.index)
     .map((line, position) => {
@@ -252,6 +254,29 @@ async function snapshotLines(
         unit_price: product.price,
       }
     })
+}
+
+/**
+ * `orders.total` is numeric(14, 2): at most 999,999,999,999.99. Checked in
+ * integer cents (BigInt, never a float) so an enormous order is a 422, not
+ * a numeric overflow in the database.
+ */
+const MAX_TOTAL_CENTS = 99_999_999_999_999n
+
+function assertTotalFits(
+  merged: ReturnType<typeof mergeLines>,
+  products: Map<number, { price: string }>
+) {
+  let total = 0n
+  for (const line of merged.values()) {
+    const [units, cents = ''] = products.get(line.product_id)!.price.split('.')
+    total += (BigInt(units) * 100n + BigInt(cents.padEnd(2, '0') || '0')) * BigInt(line.qty)
+  }
+  if (total > MAX_TOTAL_CENTS) {
+    throw new vineErrors.E_VALIDATION_ERROR([
+      { field: 'items', message: 'The order total must be at most 999999999999.99', rule: 'max' },
+    ])
+  }
 }
 
 /**

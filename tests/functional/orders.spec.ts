@@ -178,6 +178,26 @@ test.group('Orders: placing', (group) => {
     }
   })
 
+  test('an order total beyond the largest amount is 422, not a database error', async ({
+    client,
+    assert,
+  }) => {
+    const precious = await givenProduct(w.tenant, { price: '9999999999.99' })
+    const response = await client
+      .post('/api/orders/')
+      .bearerToken(w.customer.token)
+      .json({ items: [{ product_id: precious.id, qty: 1000 }] })
+    response.assertStatus(422)
+    assert.deepEqual(errorFields(response.body()), ['items'])
+
+    const fits = await client
+      .post('/api/orders/')
+      .bearerToken(w.customer.token)
+      .json({ items: [{ product_id: precious.id, qty: 99 }] })
+    fits.assertStatus(202)
+    assert.equal(fits.body().total, '989999999999.01')
+  })
+
   test('the same Idempotency-Key answers the first order again; another body is 409', async ({
     client,
     assert,
