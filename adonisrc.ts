@@ -53,6 +53,11 @@ export default defineConfig({
         name: 'reliability',
         timeout: 120_000,
       },
+      {
+        files: ['tests/browser/**/*.spec.{ts,js}'],
+        name: 'browser',
+        timeout: 60_000,
+      },
     ],
     forceExit: true,
   },

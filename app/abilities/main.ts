@@ -3,8 +3,10 @@
 | Bouncer abilities
 |--------------------------------------------------------------------------
 |
-| Standalone abilities. Authorization of resources lives in policies
-| (app/policies), used as `bouncer.with(Policy).authorize(...)`.
+| Abilities pre-registered on every request's bouncer. Authorization in
+| this application is written as policies (app/policies), used with
+| `bouncer.with(Policy).authorize(action, ...)`; add an ability here only
+| for a rule that belongs to no resource.
 |
 */
 

@@ -2,19 +2,19 @@ import { Bouncer } from '@adonisjs/bouncer'
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import * as abilities from '#abilities/main'
-import { policies } from '#policies/main'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 
 /**
- * Creates the request's Bouncer. The user is the authenticated principal
- * (resolved lazily, after the auth and tenant middleware ran).
+ * Gives every request a bouncer for the authenticated principal
+ * (`ctx.auth.user`, set by the auth middleware and confirmed by the tenant
+ * middleware). Policies are passed as classes:
+ * `ctx.bouncer.with(UserPolicy).authorize('update')`.
  */
 export default class InitializeBouncerMiddleware {
-  async handle(ctx: HttpContext, next: NextFn) {
-    ctx.bouncer = new Bouncer<AuthPrincipal, typeof abilities, typeof policies>(
+  handle(ctx: HttpContext, next: NextFn) {
+    ctx.bouncer = new Bouncer<AuthPrincipal, typeof abilities>(
       () => (ctx.auth.user as AuthPrincipal | undefined) ?? null,
-      abilities,
-      policies
+      abilities
     ).setContainerResolver(ctx.containerResolver)
     return next()
   }
@@ -22,6 +22,6 @@ export default class InitializeBouncerMiddleware {
 
 declare module '@adonisjs/core/http' {
   export interface HttpContext {
-    bouncer: Bouncer<AuthPrincipal, typeof abilities, typeof policies>
+    bouncer: Bouncer<AuthPrincipal, typeof abilities>
   }
 }

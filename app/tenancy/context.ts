@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { tenantSchema, tenantSearchPath } from '#tenancy/schema'
+import { parseTenantId, tenantSchema, tenantSearchPath } from '#tenancy/schema'
+import { beginWithEntry } from '#tenancy/tenant_transaction'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 
 /**
@@ -58,19 +58,41 @@ export function tenantQuery(table: string) {
   return currentTenant().trx.from(table)
 }
 
-const ENTRY_SQL = `
-  select set_config('search_path', ?, true) as search_path, t.status
-  from public.tenants t
-  where t.id = ?`
+/**
+ * The entry query: switches the search_path for this transaction only and
+ * reads the tenant's status and, for requests, the user and login session.
+ * It runs in the same round trip as BEGIN (see tenant_transaction.ts), so it
+ * takes no bind parameters: every value is a validated integer or UUID.
+ */
+function entrySql(tenantId: number, principal?: Principal): string {
+  const searchPath = tenantSearchPath(tenantId)
+  const setPath = `set_config('search_path', '${searchPath}', true) as search_path`
+  if (!principal) {
+    return `select ${setPath}, t.status from public.tenants t where t.id = ${tenantId}`
+  }
+  const userId = parseTenantId(principal.userId)
+  if (userId === null || !UUID.test(principal.sessionId)) {
+    throw new TypeError('Invalid principal')
+  }
+  return `select ${setPath}, t.status, u.id as user_id, u.role, u.is_active,
+      (s.id is null or s.revoked_at is not null) as session_revoked
+    from public.tenants t
+    left join public.users u on u.id = ${userId} and u.tenant_id = t.id
+    left join public.auth_sessions s on s.id = '${principal.sessionId}' and s.user_id = u.id
+    where t.id = ${tenantId}`
+}
 
-const PRINCIPAL_ENTRY_SQL = `
-  select set_config('search_path', ?, true) as search_path, t.status,
-         u.id as user_id, u.role, u.is_active,
-         (s.id is null or s.revoked_at is not null) as session_revoked
-  from public.tenants t
-  left join public.users u on u.id = ? and u.tenant_id = t.id
-  left join public.auth_sessions s on s.id = ? and s.user_id = u.id
-  where t.id = ?`
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+function toEntry(row: Record<string, any> | undefined, principal?: Principal): TenantEntry | null {
+  if (!row) return null
+  if (!principal) return { status: row.status }
+  return {
+    status: row.status,
+    user: row.user_id ? { id: row.user_id, role: row.role, isActive: row.is_active } : null,
+    sessionRevoked: row.session_revoked,
+  }
+}
 
 /**
  * Runs `fn` inside one transaction on the shared pool with the tenant's
@@ -79,10 +101,9 @@ const PRINCIPAL_ENTRY_SQL = `
  * the pooled connection goes back with the default search_path. Commits
  * when `fn` resolves, rolls back when it throws.
  *
- * The same query reads the tenant's status (and, for requests, the user
- * and login session), so entering a tenant costs one round trip besides
- * BEGIN and COMMIT. `check` sees that entry (null for an unknown tenant)
- * before `fn` runs and may throw; an unknown tenant always fails.
+ * Entering costs no round trip of its own: the entry query rides with
+ * BEGIN. `check` sees the entry (null for an unknown tenant) before `fn`
+ * runs and may throw; an unknown tenant always fails.
  */
 export async function withTenant<T>(
   tenantId: number,
@@ -90,37 +111,18 @@ export async function withTenant<T>(
   options: { principal?: Principal; check?: (entry: TenantEntry | null) => void } = {}
 ): Promise<T> {
   const schema = tenantSchema(tenantId)
-  return db.transaction(async (trx) => {
-    const entry = await enter(trx, tenantId, options.principal)
+  const { trx, rows } = await beginWithEntry(entrySql(tenantId, options.principal))
+  try {
+    const entry = toEntry(rows[0], options.principal)
     options.check?.(entry)
     if (!entry) {
       throw new TenantNotFoundException(tenantId)
     }
-    return storage.run({ tenantId, schema, trx }, () => fn(trx))
-  })
-}
-
-async function enter(
-  trx: TransactionClientContract,
-  tenantId: number,
-  principal?: Principal
-): Promise<TenantEntry | null> {
-  const searchPath = tenantSearchPath(tenantId)
-  if (!principal) {
-    const { rows } = await trx.rawQuery(ENTRY_SQL, [searchPath, tenantId])
-    return rows[0] ? { status: rows[0].status } : null
-  }
-  const { rows } = await trx.rawQuery(PRINCIPAL_ENTRY_SQL, [
-    searchPath,
-    principal.userId,
-    principal.sessionId,
-    tenantId,
-  ])
-  const row = rows[0]
-  if (!row) return null
-  return {
-    status: row.status,
-    user: row.user_id ? { id: row.user_id, role: row.role, isActive: row.is_active } : null,
-    sessionRevoked: row.session_revoked,
+    const result = await storage.run({ tenantId, schema, trx }, () => fn(trx))
+    await trx.commit()
+    return result
+  } catch (error) {
+    if (!trx.isCompleted) await trx.rollback()
+    throw error
   }
 }

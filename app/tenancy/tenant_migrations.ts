@@ -1,7 +1,10 @@
 import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import type { BaseSchema } from '@adonisjs/lucid/schema'
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { tenantSearchPath } from '#tenancy/schema'
 
 /**
@@ -27,25 +30,35 @@ const LEDGER_SQL = `create table schema_migrations (
   migrated_at timestamptz not null default now()
 )`
 
-let compiled: Promise<CompiledMigration[]> | undefined
+const compiled = new Map<string, Promise<CompiledMigration[]>>()
 
+/**
+ * The application's tenant migrations: `database/tenant_migrations` under
+ * the application root, so a production build reads its compiled .js files.
+ */
 export function tenantMigrationsPath() {
   return app.makePath('database/tenant_migrations')
 }
 
 /**
- * Every tenant migration in order, compiled (cached for the process).
+ * Every tenant migration of `directory` in order, compiled (cached per
+ * directory for the process).
  */
-export function tenantMigrations(): Promise<CompiledMigration[]> {
-  compiled ??= compileAll().catch((error) => {
-    compiled = undefined
-    throw error
-  })
-  return compiled
+export function tenantMigrations(
+  directory: string = tenantMigrationsPath()
+): Promise<CompiledMigration[]> {
+  let migrations = compiled.get(directory)
+  if (!migrations) {
+    migrations = compileAll(directory).catch((error) => {
+      compiled.delete(directory)
+      throw error
+    })
+    compiled.set(directory, migrations)
+  }
+  return migrations
 }
 
-async function compileAll(): Promise<CompiledMigration[]> {
-  const directory = tenantMigrationsPath()
+async function compileAll(directory: string): Promise<CompiledMigration[]> {
   const entries = await readdir(directory)
   const files = entries
     .filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
@@ -54,7 +67,9 @@ async function compileAll(): Promise<CompiledMigration[]> {
   const migrations: CompiledMigration[] = []
   for (const file of files) {
     const name = file.replace(/\.(ts|js)$/, '')
-    const { default: Schema } = (await import(`${directory}/${file}`)) as { default: SchemaClass }
+    const { default: Schema } = (await import(pathToFileURL(join(directory, file)).href)) as {
+      default: SchemaClass
+    }
     migrations.push({
       name,
       up: await compile(Schema, name, 'up'),
@@ -92,12 +107,22 @@ export function enterSchemaSql(tenantId: number) {
  * rows of its ledger, and the platform mirror of its version. Sent as one
  * simple-protocol query, it runs as one transaction (or inside the caller's).
  */
-export function applySql(tenantId: number, migrations: CompiledMigration[], batch: number) {
+export function applySql(
+  tenantId: number,
+  migrations: CompiledMigration[],
+  batch: number | 'next'
+) {
   const statements = [enterSchemaSql(tenantId)]
+  const names = migrations.map((migration) => literal(migration.name)).join(', ')
+  // 'next': one more than the schema's newest batch before this run.
+  const batchSql =
+    batch === 'next'
+      ? `(select coalesce(max(batch), 0) + 1 from schema_migrations where name not in (${names}))`
+      : String(batch)
   for (const migration of migrations) {
     statements.push(migration.up)
     statements.push(
-      `insert into schema_migrations (name, batch) values (${literal(migration.name)}, ${batch})`
+      `insert into schema_migrations (name, batch) values (${literal(migration.name)}, ${batchSql})`
     )
   }
   const version = migrations.at(-1)?.name
@@ -123,6 +148,24 @@ export function revertSql(tenantId: number, migrations: CompiledMigration[], rem
     `update public.tenants set migration_version = ${remaining ? literal(remaining) : 'null'}, updated_at = now() where id = ${tenantId}`
   )
   return statements.join(';\n')
+}
+
+/**
+ * Sends a script of several statements as one query, straight to the
+ * driver: without parameters the simple protocol runs it as one implicit
+ * transaction (or inside the client's transaction), and the SQL reaches
+ * PostgreSQL untouched. Knex's `rawQuery` would rewrite every "?" (in a
+ * literal, a comment, the jsonb operator) as a placeholder, and prefix an
+ * error's message with the whole script.
+ */
+export async function runScript(client: QueryClientContract, sql: string): Promise<void> {
+  const knex = client.getWriteClient().client
+  const connection = await knex.acquireConnection()
+  try {
+    await connection.query(sql)
+  } finally {
+    await knex.releaseConnection(connection)
+  }
 }
 
 /**

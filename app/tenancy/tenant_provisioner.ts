@@ -2,7 +2,7 @@ import string from '@adonisjs/core/helpers/string'
 import emitter from '@adonisjs/core/services/emitter'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { provisionSql } from '#tenancy/tenant_migrations'
+import { provisionSql, runScript } from '#tenancy/tenant_migrations'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
 export interface ProvisionInput {
@@ -38,7 +38,7 @@ export class TenantProvisioner {
       const tenant = await this.insertTenant(trx, input.name)
       await this.afterStep?.('tenant')
 
-      await trx.rawQuery(await provisionSql(tenant.id, quoteIdent(tenantSchema(tenant.id))))
+      await runScript(trx, await provisionSql(tenant.id, quoteIdent(tenantSchema(tenant.id))))
       await this.afterStep?.('schema')
 
       const { rows } = await trx.rawQuery(

@@ -1,5 +1,23 @@
 /*
-| Routes of the catalog area. Registered by start/routes.ts.
+| Routes of the catalog area: products and their stock ledger. Registered by
+| start/routes.ts. `:id` is a positive integer (global matcher).
 */
 
-export {}
+import router from '@adonisjs/core/services/router'
+import { middleware } from '#start/kernel'
+
+const ProductsController = () => import('#controllers/products_controller')
+const StockMovementsController = () => import('#controllers/stock_movements_controller')
+
+router
+  .group(() => {
+    router.get('/products', [ProductsController, 'index'])
+    router.post('/products', [ProductsController, 'store'])
+    router.get('/products/:id', [ProductsController, 'show'])
+    router.put('/products/:id', [ProductsController, 'update'])
+    router.patch('/products/:id', [ProductsController, 'patch'])
+    router.delete('/products/:id', [ProductsController, 'destroy'])
+    router.get('/products/:id/stock-movements', [StockMovementsController, 'index'])
+  })
+  .prefix('/api')
+  .use([middleware.auth(), middleware.tenant()])

@@ -25,4 +25,21 @@ test.group('Errors', () => {
     response.assertStatus(200)
     assert.equal(response.header('x-request-id'), 'abc-123')
   })
+
+  test('malformed JSON answers 400 in the error shape', async ({ client, assert }) => {
+    const response = await client
+      .post('/api/auth/login/')
+      .unsafeJson('{"username": "a", "password": ')
+    response.assertStatus(400)
+    assertErrorShape(assert, response.body(), 'E_BAD_REQUEST')
+    assert.equal(response.body().errors[0].message, 'Malformed JSON in request body')
+  })
+
+  test('a body over the 256 kb limit answers 413', async ({ client, assert }) => {
+    const response = await client
+      .post('/api/auth/login/')
+      .json({ username: 'someone', password: 'x'.repeat(300 * 1024) })
+    response.assertStatus(413)
+    assertErrorShape(assert, response.body(), 'E_REQUEST_ENTITY_TOO_LARGE')
+  })
 })

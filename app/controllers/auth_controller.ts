@@ -1,0 +1,71 @@
+import { inject } from '@adonisjs/core'
+import type { HttpContext } from '@adonisjs/core/http'
+import type { AuthPrincipal } from '#auth/jwt_guard'
+import { throttleLogin, throttleSignUp } from '#auth/rate_limits'
+import { revokeSessionOf, rotateRefreshToken } from '#auth/refresh_tokens'
+import { AuthService, type SignedIn } from '#services/auth_service'
+import { currentTenant } from '#tenancy/context'
+import { tenantTransformer } from '#transformers/tenant_transformer'
+import { userTransformer } from '#transformers/user_transformer'
+import {
+  loginValidator,
+  refreshValidator,
+  registerCustomerValidator,
+  registerValidator,
+} from '#validators/auth'
+
+/**
+ * Sign-up, login, token refresh and logout; `me` for any signed-in role.
+ */
+@inject()
+export default class AuthController {
+  constructor(private auth: AuthService) {}
+
+  async register({ request, response }: HttpContext) {
+    const input = await request.validateUsing(registerValidator)
+    await throttleSignUp(request.ip())
+    return response.created(signedIn(await this.auth.register(input)))
+  }
+
+  async registerCustomer({ request, response }: HttpContext) {
+    const input = await request.validateUsing(registerCustomerValidator)
+    await throttleSignUp(request.ip())
+    return response.created(signedIn(await this.auth.registerCustomer(input)))
+  }
+
+  async login({ request }: HttpContext) {
+    const input = await request.validateUsing(loginValidator)
+    const result = await throttleLogin(input.username, request.ip(), () => this.auth.login(input))
+    return signedIn(result)
+  }
+
+  async refresh({ request }: HttpContext) {
+    const { refresh } = await request.validateUsing(refreshValidator)
+    return rotateRefreshToken(refresh)
+  }
+
+  async logout({ request, response }: HttpContext) {
+    const { refresh } = await request.validateUsing(refreshValidator)
+    await revokeSessionOf(refresh)
+    return response.noContent()
+  }
+
+  async me({ auth }: HttpContext) {
+    const principal = auth.getUserOrFail() as AuthPrincipal
+    const { user, tenant } = await this.auth.me(
+      currentTenant().trx,
+      principal.id,
+      principal.tenantId
+    )
+    return { user: userTransformer.summary(user), tenant: tenantTransformer.transform(tenant) }
+  }
+}
+
+function signedIn(result: SignedIn) {
+  return {
+    access: result.access,
+    refresh: result.refresh,
+    user: userTransformer.summary(result.user),
+    tenant: tenantTransformer.transform(result.tenant),
+  }
+}

@@ -1,0 +1,179 @@
+import AppException from '#exceptions/app_exception'
+import type { AuthPrincipal } from '#auth/jwt_guard'
+import { currentTenant, tenantQuery } from '#tenancy/context'
+import { paginate, type PageRequest } from '#services/pagination'
+import { moveStock, recordInitialStock } from '#services/stock_ledger'
+import {
+  PRODUCT_COLUMNS,
+  productTransformer,
+  type ProductRow,
+} from '#transformers/product_transformer'
+import {
+  STOCK_MOVEMENT_COLUMNS,
+  stockMovementTransformer,
+} from '#transformers/stock_movement_transformer'
+import type { ProductInput, ProductListQuery, ProductPatch } from '#validators/product'
+
+/**
+ * `?search=` is matched as a literal substring: LIKE's wildcards and its
+ * escape character are escaped, so `%`, `_` and `\` match themselves.
+ */
+export function likePattern(search: string) {
+  return `%${search.replace(/[\\%_]/g, (char) => `\\${char}`)}%`
+}
+
+/**
+ * `lower(column) like lower(?)` is what the trigram GIN index on
+ * lower(name) / lower(sku) answers.
+ */
+const SEARCH_SQL = `(lower(name) like lower(?) escape '\\' or lower(sku) like lower(?) escape '\\')`
+
+type Visibility = Pick<AuthPrincipal, 'role'>
+
+/**
+ * Products of the current tenant. Every query goes through the tenant
+ * transaction (the caller's schema only), returns plain rows and shapes
+ * them with the transformer.
+ */
+export class ProductService {
+  /**
+   * A page of products. Customers see active products only, whatever they
+   * ask for. Ordered by the requested column, then by id, so pages never
+   * overlap.
+   */
+  list(filters: ProductListQuery, user: Visibility) {
+    const query = tenantQuery('products').select(PRODUCT_COLUMNS)
+
+    const isActive = user.role === 'customer' ? true : filters.is_active
+    if (isActive !== undefined) query.where('is_active', isActive)
+
+    if (filters.search) {
+      const pattern = likePattern(filters.search)
+      query.whereRaw(SEARCH_SQL, [pattern, pattern])
+    }
+
+    const ordering = filters.ordering ?? 'id'
+    const descending = ordering.startsWith('-')
+    const column = descending ? ordering.slice(1) : ordering
+    const direction = descending ? 'desc' : 'asc'
+    query.orderBy(column, direction)
+    if (column !== 'id') query.orderBy('id', direction)
+
+    return paginate<ProductRow, ReturnType<typeof productTransformer>>(
+      query,
+      pageOf(filters),
+      productTransformer
+    )
+  }
+
+  /**
+   * The product as the user may see it, or a 404 (missing, of another
+   * tenant, or inactive for a customer). `lock` takes the row lock for the
+   * rest of the request's transaction.
+   */
+  async find(productId: number, user: Visibility, options: { lock?: boolean } = {}) {
+    const query = tenantQuery('products').select(PRODUCT_COLUMNS).where('id', productId)
+    if (user.role === 'customer') query.where('is_active', true)
+    if (options.lock) query.forUpdate()
+    const row: ProductRow | undefined = await query.first()
+    if (!row) throw AppException.notFound('Product not found')
+    return row
+  }
+
+  /**
+   * Creates a product and its opening `initial` movement. A taken sku is a
+   * unique violation of the database (409 on "sku"), not a prior check.
+   */
+  async create(input: ProductInput): Promise<ProductRow> {
+    if (input.assigned_to) await this.assertAssignable(input.assigned_to)
+
+    const [row]: ProductRow[] = await currentTenant()
+      .trx.table('products')
+      .insert({
+        name: input.name,
+        sku: input.sku,
+        price: input.price,
+        stock: input.stock,
+        description: input.description ?? '',
+        is_active: input.is_active ?? true,
+        assigned_to: input.assigned_to ?? null,
+      })
+      .returning(PRODUCT_COLUMNS)
+    await recordInitialStock(row.id, input.stock)
+    return row
+  }
+
+  /**
+   * Applies a PUT or PATCH to a product locked by `find(…, {lock: true})`.
+   * A new stock value becomes a `manual_set` movement of the difference,
+   * computed from the locked row: concurrent updates queue on the lock, so
+   * each sees the stock the previous one left and the ledger stays whole.
+   */
+  async update(product: ProductRow, changes: ProductPatch): Promise<ProductRow> {
+    if (changes.assigned_to && changes.assigned_to !== product.assigned_to) {
+      await this.assertAssignable(changes.assigned_to)
+    }
+
+    if (changes.stock !== undefined && changes.stock !== product.stock) {
+      await moveStock({
+        productId: product.id,
+        delta: changes.stock - product.stock,
+        kind: 'manual_set',
+        reason: 'manual set',
+      })
+    }
+
+    const columns: Record<string, unknown> = {}
+    for (const key of ['name', 'sku', 'price', 'is_active', 'assigned_to'] as const) {
+      if (changes[key] !== undefined) columns[key] = changes[key]
+    }
+    if (changes.description !== undefined) columns.description = changes.description ?? ''
+    columns.updated_at = currentTenant().trx.raw('now()')
+
+    const [row]: ProductRow[] = await tenantQuery('products')
+      .where('id', product.id)
+      .update(columns)
+      .returning(PRODUCT_COLUMNS)
+    return row
+  }
+
+  /**
+   * Deletes the product with its ledger and adjustments (cascade). Orders
+   * keep their item snapshots: order_items has no foreign key to products.
+   */
+  async delete(product: ProductRow) {
+    await tenantQuery('products').where('id', product.id).delete()
+  }
+
+  /**
+   * A page of the product's ledger, newest first.
+   */
+  stockMovements(product: ProductRow, request: PageRequest) {
+    const query = tenantQuery('stock_movements')
+      .select(STOCK_MOVEMENT_COLUMNS)
+      .where('product_id', product.id)
+      .orderBy('id', 'desc')
+    return paginate(query, pageOf(request), stockMovementTransformer)
+  }
+
+  /**
+   * `assigned_to` names a staff user of this tenant, or the request is a
+   * 422 on that field.
+   */
+  private async assertAssignable(userId: number) {
+    const { rows } = await currentTenant().trx.rawQuery(
+      `select 1 from public.users where id = ? and tenant_id = ? and role = 'staff'`,
+      [userId, currentTenant().tenantId]
+    )
+    if (rows.length === 0) {
+      throw AppException.unprocessable(
+        'The assigned_to field must be a staff user of this store',
+        'assigned_to'
+      )
+    }
+  }
+}
+
+function pageOf(request: PageRequest): PageRequest {
+  return { page: request.page, per_page: request.per_page }
+}

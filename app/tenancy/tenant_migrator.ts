@@ -1,0 +1,343 @@
+import db from '@adonisjs/lucid/services/db'
+import { TenantNotFoundException } from '#exceptions/tenancy'
+import { tenantSchema } from '#tenancy/schema'
+import {
+  applySql,
+  revertSql,
+  runScript,
+  tenantMigrations,
+  tenantMigrationsPath,
+  type CompiledMigration,
+} from '#tenancy/tenant_migrations'
+
+export const DEFAULT_CONCURRENCY = 8
+
+/**
+ * A tenant and the version its platform mirror records.
+ */
+export interface TenantVersion {
+  tenantId: number
+  schema: string
+  version: string | null
+}
+
+/**
+ * What a run does to one tenant: the migrations it applies (up) or
+ * reverts (down), and the version the tenant ends at.
+ */
+export interface TenantPlan extends TenantVersion {
+  migrations: CompiledMigration[]
+  target: string | null
+}
+
+export interface TenantFailure {
+  tenantId: number
+  schema: string
+  message: string
+  code?: string
+}
+
+export interface MigrationProgress {
+  done: number
+  total: number
+  failed: number
+}
+
+export interface RunOptions {
+  /** Only these tenants (an unknown id throws TenantNotFoundException). */
+  tenantIds?: number[]
+  /** Plan only: nothing is sent to the database but the planning query. */
+  dryRun?: boolean
+  onProgress?: (progress: MigrationProgress) => void
+}
+
+export interface RollbackOptions extends RunOptions {
+  /** How many of each tenant's newest migrations to revert (default 1). */
+  step?: number
+}
+
+export interface RunResult {
+  direction: 'up' | 'down'
+  dryRun: boolean
+  latest: string | null
+  concurrency: number
+  plans: TenantPlan[]
+  succeeded: number[]
+  failed: TenantFailure[]
+}
+
+export interface MigrationStatus {
+  latest: string | null
+  total: number
+  versions: { version: string | null; tenants: number; known: boolean }[]
+  behind: TenantVersion[]
+}
+
+/**
+ * Applies and reverts tenant migrations across every tenant schema.
+ *
+ * The migrations are compiled once (app/tenancy/tenant_migrations.ts). The
+ * platform mirror `public.tenants.migration_version` tells, in one query,
+ * which tenants are behind and where each one stands; a tenant's pending
+ * migrations follow from its mirror version. Each tenant is then one round
+ * trip: a multi-statement simple query, which PostgreSQL runs as one
+ * implicit transaction, carrying the schema changes, the schema's own
+ * ledger rows (their primary key refuses a double application) and the
+ * mirror update. A tenant either moves completely or not at all.
+ *
+ * Tenants run with bounded parallelism on the shared pool; one tenant's
+ * failure is recorded and the others carry on. A failed tenant keeps its
+ * mirror version, so running again finishes the rest (resumable).
+ */
+export class TenantMigrator {
+  readonly directory: string
+  readonly concurrency: number
+  private connectionName?: string
+
+  constructor(
+    options: {
+      /** Directory of tenant migrations (default: database/tenant_migrations). */
+      directory?: string
+      /** Tenants migrated at once; at most the pool size (default 8). */
+      concurrency?: number
+      connection?: string
+    } = {}
+  ) {
+    this.directory = options.directory ?? tenantMigrationsPath()
+    this.connectionName = options.connection
+    this.concurrency = boundedConcurrency(options.concurrency, this.poolSize())
+  }
+
+  /**
+   * The compiled migrations, oldest first.
+   */
+  migrations(): Promise<CompiledMigration[]> {
+    return tenantMigrations(this.directory)
+  }
+
+  async latest(): Promise<string | null> {
+    const migrations = await this.migrations()
+    return migrations.at(-1)?.name ?? null
+  }
+
+  /**
+   * Tenants per mirror version, and every tenant that is behind.
+   */
+  async status(): Promise<MigrationStatus> {
+    const migrations = await this.migrations()
+    const names = migrations.map((migration) => migration.name)
+    const latest = names.at(-1) ?? null
+    const { rows } = await this.client().rawQuery(
+      `select migration_version as version, count(*)::int as tenants
+       from public.tenants group by migration_version order by migration_version nulls first`
+    )
+    const versions = rows.map((row: { version: string | null; tenants: number }) => ({
+      version: row.version,
+      tenants: row.tenants,
+      known: row.version === null || names.includes(row.version),
+    }))
+    return {
+      latest,
+      total: versions.reduce((sum: number, row: { tenants: number }) => sum + row.tenants, 0),
+      versions,
+      behind: await this.behind(latest),
+    }
+  }
+
+  /**
+   * Brings every tenant (or the given ones) to the latest migration.
+   */
+  async migrate(options: RunOptions = {}): Promise<RunResult> {
+    const migrations = await this.migrations()
+    const names = migrations.map((migration) => migration.name)
+    const latest = names.at(-1) ?? null
+    const tenants = options.tenantIds
+      ? await this.find(options.tenantIds, (tenant) => tenant.version !== latest)
+      : await this.behind(latest)
+
+    const plans: TenantPlan[] = []
+    const failed: TenantFailure[] = []
+    for (const tenant of tenants) {
+      const position = tenant.version === null ? -1 : names.indexOf(tenant.version)
+      if (position === -1 && tenant.version !== null) {
+        failed.push(unknownVersion(tenant))
+        continue
+      }
+      plans.push({ ...tenant, migrations: migrations.slice(position + 1), target: latest })
+    }
+
+    return this.run('up', latest, plans, failed, options, (plan) =>
+      applySql(plan.tenantId, plan.migrations, 'next')
+    )
+  }
+
+  /**
+   * Reverts the newest migration (or `step` of them) of every tenant (or
+   * the given ones).
+   */
+  async rollback(options: RollbackOptions = {}): Promise<RunResult> {
+    const step = options.step ?? 1
+    if (!Number.isSafeInteger(step) || step < 1) {
+      throw new RangeError(`The step must be a positive integer, got ${step}`)
+    }
+    const migrations = await this.migrations()
+    const names = migrations.map((migration) => migration.name)
+    const tenants = options.tenantIds
+      ? await this.find(options.tenantIds, (tenant) => tenant.version !== null)
+      : await this.migrated()
+
+    const plans: TenantPlan[] = []
+    const failed: TenantFailure[] = []
+    for (const tenant of tenants) {
+      const position = names.indexOf(tenant.version!)
+      if (position === -1) {
+        failed.push(unknownVersion(tenant))
+        continue
+      }
+      const from = Math.max(0, position + 1 - step)
+      plans.push({
+        ...tenant,
+        migrations: migrations.slice(from, position + 1),
+        target: from > 0 ? names[from - 1] : null,
+      })
+    }
+
+    return this.run('down', names.at(-1) ?? null, plans, failed, options, (plan) =>
+      revertSql(plan.tenantId, plan.migrations, plan.target ?? undefined)
+    )
+  }
+
+  /**
+   * The exact SQL a plan sends (one round trip).
+   */
+  sql(plan: TenantPlan, direction: 'up' | 'down'): string {
+    return direction === 'up'
+      ? applySql(plan.tenantId, plan.migrations, 'next')
+      : revertSql(plan.tenantId, plan.migrations, plan.target ?? undefined)
+  }
+
+  private async run(
+    direction: 'up' | 'down',
+    latest: string | null,
+    plans: TenantPlan[],
+    failed: TenantFailure[],
+    options: RunOptions,
+    sqlFor: (plan: TenantPlan) => string
+  ): Promise<RunResult> {
+    const result: RunResult = {
+      direction,
+      dryRun: !!options.dryRun,
+      latest,
+      concurrency: this.concurrency,
+      plans,
+      succeeded: [],
+      failed,
+    }
+    if (options.dryRun) return result
+
+    const total = plans.length
+    let done = 0
+    await eachLimit(plans, this.concurrency, async (plan) => {
+      try {
+        await runScript(this.client(), sqlFor(plan))
+        result.succeeded.push(plan.tenantId)
+      } catch (error) {
+        failed.push(failure(plan, error))
+      }
+      done++
+      options.onProgress?.({ done, total, failed: failed.length })
+    })
+    result.succeeded.sort((a, b) => a - b)
+    failed.sort((a, b) => a.tenantId - b.tenantId)
+    return result
+  }
+
+  /**
+   * The one query that tells which tenants are behind.
+   */
+  private async behind(latest: string | null): Promise<TenantVersion[]> {
+    if (latest === null) return []
+    const { rows } = await this.client().rawQuery(
+      `select id, migration_version from public.tenants
+       where migration_version is distinct from ? order by id`,
+      [latest]
+    )
+    return rows.map(toVersion)
+  }
+
+  private async migrated(): Promise<TenantVersion[]> {
+    const { rows } = await this.client().rawQuery(
+      `select id, migration_version from public.tenants
+       where migration_version is not null order by id`
+    )
+    return rows.map(toVersion)
+  }
+
+  /**
+   * The given tenants that pass `filter`; throws for an unknown id.
+   */
+  private async find(
+    tenantIds: number[],
+    filter: (tenant: TenantVersion) => boolean
+  ): Promise<TenantVersion[]> {
+    const { rows } = await this.client().rawQuery(
+      `select id, migration_version from public.tenants where id = any(?) order by id`,
+      [tenantIds]
+    )
+    const found = new Set(rows.map((row: { id: number }) => row.id))
+    const missing = tenantIds.find((id) => !found.has(id))
+    if (missing !== undefined) throw new TenantNotFoundException(missing)
+    return rows.map(toVersion).filter(filter)
+  }
+
+  private client() {
+    return db.connection(this.connectionName)
+  }
+
+  private poolSize(): number {
+    const name = this.connectionName ?? db.primaryConnectionName
+    const max = db.getRawConnection(name)?.config.pool?.max
+    return typeof max === 'number' && max > 0 ? max : DEFAULT_CONCURRENCY
+  }
+}
+
+/**
+ * The requested concurrency, or the default, never above the pool size.
+ */
+function boundedConcurrency(requested: number | undefined, poolSize: number): number {
+  if (requested !== undefined && (!Number.isSafeInteger(requested) || requested < 1)) {
+    throw new RangeError(`The concurrency must be a positive integer, got ${requested}`)
+  }
+  return Math.min(requested ?? DEFAULT_CONCURRENCY, poolSize)
+}
+
+function toVersion(row: { id: number; migration_version: string | null }): TenantVersion {
+  return { tenantId: row.id, schema: tenantSchema(row.id), version: row.migration_version }
+}
+
+function unknownVersion(tenant: TenantVersion): TenantFailure {
+  return {
+    tenantId: tenant.tenantId,
+    schema: tenant.schema,
+    message: `Unknown migration version "${tenant.version}" (not among the tenant migrations)`,
+  }
+}
+
+function failure(plan: TenantPlan, error: unknown): TenantFailure {
+  const pg = error as { message?: string; code?: string; detail?: string }
+  const message = [pg.message ?? String(error), pg.detail].filter(Boolean).join(': ')
+  return { tenantId: plan.tenantId, schema: plan.schema, message, code: pg.code }
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` at a time.
+ */
+async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      await fn(items[next++])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}

@@ -1,0 +1,28 @@
+import vine from '@vinejs/vine'
+import { ROLES } from '#auth/jwt'
+import { email, password, username } from '#validators/auth'
+import { pagination } from '#validators/rules'
+
+/**
+ * Roles an owner can give: a store has exactly one owner, its founder.
+ */
+export const MANAGED_ROLES = ['staff', 'customer'] as const
+
+export const listUsersValidator = vine.create({
+  ...pagination,
+  role: vine.enum(ROLES).optional(),
+})
+
+export const createUserValidator = vine.create({
+  username: username(),
+  email: email(),
+  password: password(),
+  role: vine.enum(MANAGED_ROLES),
+})
+
+export const updateUserValidator = vine.create({
+  email: email().optional(),
+  password: password().optional(),
+  role: vine.enum(MANAGED_ROLES).optional(),
+  is_active: vine.boolean({ strict: true }).optional(),
+})

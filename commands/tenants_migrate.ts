@@ -1,0 +1,84 @@
+import { flags } from '@adonisjs/core/ace'
+import { TenantCommand } from './_tenant_command.js'
+import { DEFAULT_CONCURRENCY, TenantMigrator, type RunResult } from '#tenancy/tenant_migrator'
+
+/**
+ * Brings every tenant schema to the latest tenant migration. Resumable:
+ * tenants that fail keep their version and are retried by the next run.
+ */
+export default class TenantsMigrate extends TenantCommand {
+  static commandName = 'tenants:migrate'
+  static description = 'Apply pending tenant migrations to every tenant schema'
+
+  @flags.number({
+    description: `Tenants migrated at once (default ${DEFAULT_CONCURRENCY}, at most the pool size)`,
+  })
+  declare concurrency?: number
+
+  @flags.boolean({ description: 'Print the plan and its SQL without applying anything' })
+  declare dryRun?: boolean
+
+  @flags.string({ description: 'Migrate only this tenant (id)' })
+  declare tenant?: string
+
+  async run() {
+    const tenantIds = this.tenant === undefined ? undefined : [this.parseTenant(this.tenant)]
+    const migrator = new TenantMigrator({ concurrency: this.concurrency })
+    const latest = await migrator.latest()
+    const progress = this.progress('migrated')
+
+    const result = await migrator.migrate({
+      tenantIds,
+      dryRun: this.dryRun,
+      onProgress: progress.onProgress,
+    })
+    progress.finish()
+
+    if (result.dryRun) {
+      this.printPlan(migrator, result)
+    } else if (result.plans.length === 0 && result.failed.length === 0) {
+      this.logger.info(`Nothing to migrate: every tenant is at ${latest ?? '(no migrations)'}`)
+    } else if (result.succeeded.length > 0) {
+      this.logger.success(
+        `Migrated ${result.succeeded.length} tenant(s) to ${latest} (concurrency ${result.concurrency})`
+      )
+    }
+
+    this.reportFailures(result.failed)
+    if (result.failed.length > 0) {
+      this.logger.error(
+        `${result.failed.length} tenant(s) failed and kept their version; ` +
+          'fix the cause and run tenants:migrate again to finish them'
+      )
+      this.exitCode = 1
+    }
+  }
+
+  private printPlan(migrator: TenantMigrator, result: RunResult) {
+    if (result.plans.length === 0) {
+      this.logger.info(`[dry run] Nothing to migrate: every tenant is at ${result.latest}`)
+      return
+    }
+    this.logger.info(
+      `[dry run] ${result.plans.length} tenant(s) would be migrated to ${result.latest}:`
+    )
+    const pending = new Map<string, string>()
+    for (const plan of result.plans) {
+      const names = plan.migrations.map((migration) => migration.name)
+      this.logger.log(
+        `  tenant ${plan.tenantId} (${plan.schema}): ${plan.version ?? '(none)'} -> ${plan.target}` +
+          ` [${names.join(', ')}]`
+      )
+      for (const migration of plan.migrations) pending.set(migration.name, migration.up)
+    }
+    if (result.plans.length === 1) {
+      this.logger.log(`\n-- SQL sent for tenant ${result.plans[0].tenantId} (one round trip):`)
+      this.logger.log(`${migrator.sql(result.plans[0], 'up')};`)
+      return
+    }
+    for (const [name, sql] of pending) {
+      this.logger.log(`\n-- ${name} (run in each tenant's schema with its ledger row):`)
+      this.logger.log(`${sql};`)
+    }
+  }
+}

@@ -1,0 +1,285 @@
+import { test } from '@japa/runner'
+import ace from '@adonisjs/core/services/ace'
+import emitter from '@adonisjs/core/services/emitter'
+import hash from '@adonisjs/core/services/hash'
+import db from '@adonisjs/lucid/services/db'
+import { tenantMigrations } from '#tenancy/tenant_migrations'
+import { tenantSchema } from '#tenancy/schema'
+import { givenTenant, givenUser } from '#tests/support/fixtures'
+
+/**
+ * The `tenants:*` commands, run through the ace kernel as an operator
+ * would, with their output captured.
+ */
+async function run(command: string, argv: string[] = []) {
+  ace.ui.logger.flushLogs()
+  const instance = await ace.exec(command, argv)
+  // Raw mode tags each line with its level ("[ red(error) ] ..."); drop the tag.
+  const logs = ace.ui.logger
+    .getLogs()
+    .map((log) => ({ ...log, message: log.message.replace(/^\[ \w+\(\w+\) \] /, '') }))
+  return {
+    exitCode: instance.exitCode,
+    output: logs.map((log) => log.message).join('\n'),
+    errors: logs.filter((log) => log.stream === 'stderr').map((log) => log.message),
+  }
+}
+
+async function tenantRow(id: number) {
+  const { rows } = await db.rawQuery(
+    'select status, migration_version from public.tenants where id = ?',
+    [id]
+  )
+  return rows[0] as { status: string; migration_version: string | null } | undefined
+}
+
+async function schemaExists(name: string) {
+  const { rows } = await db.rawQuery('select 1 from pg_namespace where nspname = ?', [name])
+  return rows.length === 1
+}
+
+async function latestVersion() {
+  const migrations = await tenantMigrations()
+  return migrations.at(-1)!.name
+}
+
+const UNKNOWN = '987654321'
+
+test.group('tenants:* commands', (group) => {
+  group.setup(() => {
+    ace.ui.switchMode('raw')
+    return () => ace.ui.switchMode('normal')
+  })
+  group.each.teardown(() => emitter.restore())
+
+  test('tenants:list shows id, slug, status, schema and migration version', async ({ assert }) => {
+    const tenant = await givenTenant()
+    const result = await run('tenants:list')
+    assert.equal(result.exitCode, 0)
+    const line = result.output.split('\n').find((row) => row.includes(tenant.slug))
+    assert.exists(line)
+    for (const value of [String(tenant.id), 'active', tenant.schemaName, await latestVersion()]) {
+      assert.include(line, value)
+    }
+  })
+
+  test('tenants:create provisions tenant, schema and owner with the given password', async ({
+    assert,
+  }) => {
+    const suffix = `${process.pid}${Date.now().toString(36)}`
+    const result = await run('tenants:create', [
+      `Cli Store ${suffix}`,
+      '--owner',
+      `cli${suffix}`,
+      '--email',
+      `cli${suffix}@example.com`,
+      '--password',
+      'correct horse battery',
+    ])
+    assert.equal(result.exitCode, 0, result.output)
+    assert.notInclude(result.output, 'correct horse battery')
+
+    const { rows } = await db.rawQuery(
+      `select t.id, t.migration_version, u.role, u.password from public.tenants t
+       join public.users u on u.tenant_id = t.id where t.name = ?`,
+      [`Cli Store ${suffix}`]
+    )
+    assert.lengthOf(rows, 1)
+    assert.equal(rows[0].role, 'owner')
+    assert.equal(rows[0].migration_version, await latestVersion())
+    assert.isTrue(await schemaExists(tenantSchema(rows[0].id)))
+    assert.isTrue(await hash.verify(rows[0].password, 'correct horse battery'))
+  })
+
+  test('tenants:create without --password generates one and prints it once', async ({ assert }) => {
+    const suffix = `${process.pid}${Date.now().toString(36)}g`
+    const result = await run('tenants:create', [
+      `Generated ${suffix}`,
+      '--owner',
+      `gen${suffix}`,
+      '--email',
+      `gen${suffix}@example.com`,
+    ])
+    assert.equal(result.exitCode, 0, result.output)
+    const lines = result.output.split('\n').filter((line) => line.includes('password'))
+    assert.lengthOf(lines, 1)
+    const password = lines[0].split(': ').at(-1)!
+    assert.isAtLeast(password.length, 16)
+
+    const { rows } = await db.rawQuery('select password from public.users where username = ?', [
+      `gen${suffix}`,
+    ])
+    assert.isTrue(await hash.verify(rows[0].password, password))
+  })
+
+  test('tenants:create refuses invalid input and taken names with exit code 1', async ({
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const taken = await run('tenants:create', [
+      tenant.name,
+      '--owner',
+      `other${Date.now()}`,
+      '--email',
+      `other${Date.now()}@example.com`,
+      '--password',
+      'password123',
+    ])
+    assert.equal(taken.exitCode, 1)
+    assert.match(taken.errors.join('\n'), /name is already taken/)
+
+    const invalid = await run('tenants:create', [
+      'Valid Name',
+      '--owner',
+      'ok_user',
+      '--email',
+      'not-an-email',
+      '--password',
+      'short',
+    ])
+    assert.equal(invalid.exitCode, 1)
+    assert.match(invalid.errors.join('\n'), /email/)
+    assert.match(invalid.errors.join('\n'), /password/)
+    const { rows } = await db.rawQuery('select 1 from public.tenants where name = ?', [
+      'Valid Name',
+    ])
+    assert.lengthOf(rows, 0)
+  })
+
+  test('tenants:suspend and tenants:resume flip the status and emit events', async ({ assert }) => {
+    const tenant = await givenTenant()
+    const events = emitter.fake(['tenant:suspended', 'tenant:resumed'])
+
+    const suspended = await run('tenants:suspend', [String(tenant.id)])
+    assert.equal(suspended.exitCode, 0)
+    assert.equal((await tenantRow(tenant.id))!.status, 'suspended')
+    events.assertEmitted(
+      'tenant:suspended',
+      ({ data }) => data.tenantId === tenant.id && data.schema === tenant.schemaName
+    )
+
+    const again = await run('tenants:suspend', [String(tenant.id)])
+    assert.equal(again.exitCode, 0)
+    assert.include(again.output, 'already suspended')
+    events.assertEmittedCount('tenant:suspended', 1)
+
+    const resumed = await run('tenants:resume', [String(tenant.id)])
+    assert.equal(resumed.exitCode, 0)
+    assert.equal((await tenantRow(tenant.id))!.status, 'active')
+    events.assertEmitted('tenant:resumed', ({ data }) => data.tenantId === tenant.id)
+  })
+
+  test('an unknown or malformed tenant id is a clear error with exit code 1', async ({
+    assert,
+  }) => {
+    for (const [command, argv] of [
+      ['tenants:suspend', [UNKNOWN]],
+      ['tenants:resume', [UNKNOWN]],
+      ['tenants:drop', [UNKNOWN, '--force']],
+      ['tenants:migrate', ['--tenant', UNKNOWN]],
+      ['tenants:migrate:rollback', ['--tenant', UNKNOWN]],
+    ] as const) {
+      const result = await run(command, [...argv])
+      assert.equal(result.exitCode, 1, command)
+      assert.deepEqual(result.errors, [`Tenant ${UNKNOWN} does not exist`], command)
+    }
+    for (const id of ['abc', '0', '-3', '1.5']) {
+      const result = await run('tenants:suspend', [id])
+      assert.equal(result.exitCode, 1, id)
+      assert.match(result.errors.join('\n'), /Invalid tenant id/, id)
+    }
+  })
+
+  test('tenants:drop refuses without --force and leaves everything in place', async ({
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const events = emitter.fake(['tenant:dropped'])
+    const result = await run('tenants:drop', [String(tenant.id)])
+    assert.equal(result.exitCode, 1)
+    assert.match(result.errors.join('\n'), /--force/)
+    assert.exists(await tenantRow(tenant.id))
+    assert.isTrue(await schemaExists(tenant.schemaName))
+    events.assertNotEmitted('tenant:dropped')
+  })
+
+  test('tenants:drop --force removes the schema, the tenant, its users and sessions', async ({
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const staff = await givenUser(tenant, 'staff')
+    const other = await givenTenant()
+    const events = emitter.fake(['tenant:dropped'])
+
+    const result = await run('tenants:drop', [String(tenant.id), '--force'])
+    assert.equal(result.exitCode, 0, result.output)
+    assert.notExists(await tenantRow(tenant.id))
+    assert.isFalse(await schemaExists(tenant.schemaName))
+    const { rows: users } = await db.rawQuery(
+      'select id from public.users where id = any(?) or tenant_id = ?',
+      [[tenant.owner.id, staff.id], tenant.id]
+    )
+    assert.lengthOf(users, 0)
+    const { rows: sessions } = await db.rawQuery(
+      'select id from public.auth_sessions where id = any(?)',
+      [[tenant.owner.sessionId, staff.sessionId]]
+    )
+    assert.lengthOf(sessions, 0)
+    events.assertEmitted(
+      'tenant:dropped',
+      ({ data }) => data.tenantId === tenant.id && data.schema === tenant.schemaName
+    )
+
+    // Nothing of the other tenant is touched.
+    assert.exists(await tenantRow(other.id))
+    assert.isTrue(await schemaExists(other.schemaName))
+  })
+
+  test('tenants:migrate, its status, dry run and rollback from the command line', async ({
+    assert,
+  }) => {
+    const latest = await latestVersion()
+    const tenant = await givenTenant()
+    const schema = tenant.schemaName
+
+    const noop = await run('tenants:migrate')
+    assert.equal(noop.exitCode, 0, noop.output)
+    assert.include(noop.output, 'Nothing to migrate')
+
+    const rolledBack = await run('tenants:migrate:rollback', ['--tenant', String(tenant.id)])
+    assert.equal(rolledBack.exitCode, 0, rolledBack.output)
+    assert.isNull((await tenantRow(tenant.id))!.migration_version)
+
+    const status = await run('tenants:migrate:status')
+    assert.equal(status.exitCode, 0)
+    assert.include(status.output, `tenant ${tenant.id} (${schema}): (none)`)
+    assert.match(status.output, /tenant\(s\) are behind/)
+
+    const dry = await run('tenants:migrate', ['--dry-run', '--tenant', String(tenant.id)])
+    assert.equal(dry.exitCode, 0)
+    assert.include(dry.output, `tenant ${tenant.id} (${schema}): (none) -> ${latest}`)
+    assert.include(dry.output, `'"${schema}", public'`)
+    assert.include(dry.output, 'create table products')
+    assert.isNull((await tenantRow(tenant.id))!.migration_version)
+
+    // A conflicting table makes this tenant fail; the run reports it and exits 1.
+    await db.rawQuery(`create table "${schema}".products (id bigint)`)
+    const failed = await run('tenants:migrate')
+    assert.equal(failed.exitCode, 1)
+    assert.include(
+      failed.errors.join('\n'),
+      `tenant ${tenant.id} (${schema}): relation "products" already exists [42P07]`
+    )
+    assert.isNull((await tenantRow(tenant.id))!.migration_version)
+
+    await db.rawQuery(`drop table "${schema}".products`)
+    const fixed = await run('tenants:migrate', ['--concurrency', '2'])
+    assert.equal(fixed.exitCode, 0, fixed.output)
+    assert.include(fixed.output, '1/1 tenants migrated')
+    assert.include(fixed.output, `Migrated 1 tenant(s) to ${latest}`)
+    assert.equal((await tenantRow(tenant.id))!.migration_version, latest)
+
+    const after = await run('tenants:migrate:status')
+    assert.include(after.output, 'are at the latest version')
+  })
+})
