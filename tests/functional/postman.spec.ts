@@ -60,7 +60,21 @@ function runCollection(baseUrl: string) {
   })
 }
 
-test.group('Postman collection', () => {
+test.group('Postman collection', (group) => {
+  // The order worker, in this process, on the test server's queue (emptied
+  // first: the database is new, job ids of an earlier run must not linger).
+  let workers: { close(): Promise<void> } | undefined
+  group.setup(async () => {
+    if (!existsSync(WORKER_MODULE)) return
+    const { resetQueues } = await import('#tests/support/orders')
+    const { startWorkers } = await import('#queue/worker')
+    await resetQueues()
+    workers = startWorkers({ concurrency: 2 })
+  })
+  group.teardown(async () => {
+    await workers?.close()
+  })
+
   test('runs the whole flow without a failure', async ({ assert }) => {
     const { summary, violations } = await runCollection(
       `http://${process.env.HOST}:${process.env.PORT}`

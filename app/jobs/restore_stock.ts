@@ -1,0 +1,59 @@
+import { withTenant } from '#tenancy/context'
+import { moveStock } from '#services/stock_ledger'
+import { completeOutbox } from '#queue/outbox'
+import type { JobData } from '#queue/queues'
+
+export type RestoreOutcome = 'restored' | 'skipped'
+
+/**
+ * Gives back the stock of a confirmed order that was cancelled, exactly
+ * once: it restores what the order's own `order` movements took (a product
+ * deleted since has nothing to restore), as `cancellation` movements. The
+ * order row lock serialises deliveries of the job, the check for existing
+ * `cancellation` movements makes a second delivery a no-op, and the unique
+ * index (product_id, kind, order_id) backs both.
+ */
+export async function restoreStock({ tenantId, refId: orderId }: JobData): Promise<RestoreOutcome> {
+  return withTenant(tenantId, async (trx) => {
+    const { rows: orders } = await trx.rawQuery(
+      'select id, status from orders where id = ? for update',
+      [orderId]
+    )
+    const order = orders[0]
+    const { rows: done } = await trx.rawQuery(
+      `select 1 from stock_movements where order_id = ? and kind = 'cancellation' limit 1`,
+      [orderId]
+    )
+    if (!order || order.status !== 'cancelled' || done.length > 0) {
+      await completeOutbox('restore-stock', orderId)
+      return 'skipped'
+    }
+
+    const { rows: taken } = await trx.rawQuery<{ rows: { product_id: number; qty: number }[] }>(
+      `select product_id, (-sum(delta))::int as qty from stock_movements
+       where order_id = ? and kind = 'order' group by product_id order by product_id`,
+      [orderId]
+    )
+    if (taken.length > 0) {
+      await trx.rawQuery(
+        `select id from products where id in (${taken.map(() => '?').join(', ')}) order by id for update`,
+        taken.map((line) => line.product_id)
+      )
+    }
+    for (const line of taken) {
+      if (line.qty <= 0) continue
+      await moveStock(
+        {
+          productId: line.product_id,
+          delta: line.qty,
+          kind: 'cancellation',
+          orderId,
+          reason: `order #${orderId} cancelled`,
+        },
+        trx
+      )
+    }
+    await completeOutbox('restore-stock', orderId)
+    return 'restored'
+  })
+}

@@ -1,0 +1,47 @@
+import logger from '@adonisjs/core/services/logger'
+import { claimPriority, releasePriority } from '#queue/fairness'
+import { JOBS, jobId, queueForJob, type JobData, type JobName } from '#queue/queues'
+
+/**
+ * Publishes one unit of committed work to BullMQ. The job id is derived
+ * from the work, so publishing twice adds one job. Throws when Redis does
+ * not answer in time; the outbox row stays and the sweeper publishes later.
+ */
+export async function publish(job: JobName, tenantId: number, refId: number): Promise<void> {
+  const queueName = JOBS[job].queue
+  const priority = await withTimeout(claimPriority(queueName, tenantId))
+  try {
+    const data: JobData = { tenantId, refId }
+    await withTimeout(
+      queueForJob(job).add(job, data, { jobId: jobId(job, tenantId, refId), priority })
+    )
+  } catch (error) {
+    await releasePriority(queueName, tenantId).catch(() => {})
+    throw error
+  }
+}
+
+/**
+ * The relay: publishes without making the caller wait, logging (not
+ * throwing) when Redis is unavailable. PostgreSQL holds the work anyway.
+ */
+export function relay(job: JobName, tenantId: number, refId: number): void {
+  publish(job, tenantId, refId).catch((error) => {
+    logger.warn(
+      { err: error, job, tenantId, refId },
+      'could not publish a job; the outbox sweeper will publish it'
+    )
+  })
+}
+
+export const PUBLISH_TIMEOUT_MS = 2_000
+
+function withTimeout<T>(promise: Promise<T>, ms = PUBLISH_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,135 @@
+import env from '#start/env'
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
+import { Redis, type RedisOptions } from 'ioredis'
+import { redisOptions } from '#queue/redis_options'
+
+/**
+ * The jobs of the application. Each names the queue it runs on; the outbox
+ * stores the job name and the id of the row the job works on (`ref_id`).
+ */
+export const JOBS = {
+  'confirm-order': { queue: 'orders' },
+  'restore-stock': { queue: 'orders' },
+  'apply-adjustment': { queue: 'stock-adjustments' },
+} as const
+
+export type JobName = keyof typeof JOBS
+export type QueueName = (typeof JOBS)[JobName]['queue']
+
+export const QUEUE_NAMES: QueueName[] = ['orders', 'stock-adjustments']
+
+export function isJobName(value: unknown): value is JobName {
+  return typeof value === 'string' && Object.hasOwn(JOBS, value)
+}
+
+/**
+ * Every job's data names its tenant and the row it works on.
+ */
+export interface JobData {
+  tenantId: number
+  refId: number
+}
+
+/**
+ * One job per order (or adjustment) and kind, ever: publishing the same
+ * work twice (relay and sweeper, or a replay) adds nothing while the first
+ * job is kept. BullMQ accepts ":" in a custom id only as exactly three
+ * parts, which this is.
+ */
+export function jobId(job: JobName, tenantId: number, refId: number): string {
+  return `${job}:${tenantId}:${refId}`
+}
+
+export function queuePrefix(): string {
+  return env.get('QUEUE_PREFIX') || 'commerce'
+}
+
+/**
+ * Transient failures (database or Redis unavailable, deadlock, lock
+ * timeout) are retried with exponential backoff: 1 s, 2 s, 4 s … about
+ * 17 minutes in all. Permanent ones throw UnrecoverableError and fail at
+ * once. Failed jobs are kept for `queue:failed` / `queue:retry`; completed
+ * ones for an hour (throughput in `queue:status`).
+ */
+export const JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3_600, count: 10_000 },
+  removeOnFail: false,
+}
+
+/**
+ * Connection settings of the queue. Tests point the queue at a private
+ * Redis with `configureQueueConnection`.
+ */
+let connectionOverrides: RedisOptions = {}
+
+export function queueConnection(overrides: RedisOptions = {}): RedisOptions {
+  return redisOptions({ ...connectionOverrides, ...overrides })
+}
+
+/**
+ * The producers of this process, created on first use.
+ */
+const producers = new Map<QueueName, Queue>()
+let commandClient: Redis | undefined
+
+export function queue(name: QueueName): Queue {
+  let existing = producers.get(name)
+  if (!existing) {
+    existing = new Queue(name, {
+      connection: queueConnection() as ConnectionOptions,
+      prefix: queuePrefix(),
+      defaultJobOptions: JOB_OPTIONS,
+    })
+    // Errors surface on the calls that fail; an idle producer's reconnect
+    // errors must not crash the process.
+    existing.on('error', () => {})
+    producers.set(name, existing)
+  }
+  return existing
+}
+
+export function queueForJob(job: JobName): Queue {
+  return queue(JOBS[job].queue)
+}
+
+/**
+ * A plain Redis client on the queue's Redis, for the fairness counters and
+ * the sweeper's lock.
+ */
+export function queueRedis(): Redis {
+  if (!commandClient) {
+    commandClient = new Redis(queueConnection())
+    commandClient.on('error', () => {})
+  }
+  return commandClient
+}
+
+/**
+ * Closes every producer connection of this process (API shutdown, end of a
+ * command, tests switching Redis).
+ */
+export async function closeQueues(): Promise<void> {
+  const closing = [...producers.values()].map((producer) => producer.close().catch(() => {}))
+  producers.clear()
+  if (commandClient) {
+    const client = commandClient
+    commandClient = undefined
+    closing.push(
+      client.quit().then(
+        () => {},
+        () => client.disconnect()
+      )
+    )
+  }
+  await Promise.all(closing)
+}
+
+/**
+ * Points this process's queue connections at another Redis (tests).
+ */
+export async function configureQueueConnection(overrides: RedisOptions): Promise<void> {
+  await closeQueues()
+  connectionOverrides = overrides
+}

@@ -1,0 +1,19 @@
+import vine from '@vinejs/vine'
+import { integer, noNullCharacter } from '#validators/order'
+import { pagination } from '#validators/rules'
+import { MAX_STOCK } from '#jobs/apply_adjustment'
+
+const nonZero = vine.createRule((value, _options, field) => {
+  if (value === 0) field.report('The {{ field }} field must not be 0', 'nonZero', field)
+})
+
+/**
+ * POST /api/products/:id/stock-adjustments/: a non-zero whole `delta`
+ * within the range of a stock, and a `reason` of 1–200 characters.
+ */
+export const createAdjustmentValidator = vine.create({
+  delta: integer(-MAX_STOCK, MAX_STOCK).use(nonZero()),
+  reason: vine.string().trim().minLength(1).maxLength(200).use(noNullCharacter()),
+})
+
+export const listAdjustmentsValidator = vine.create({ ...pagination })

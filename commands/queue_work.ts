@@ -1,0 +1,64 @@
+import { BaseCommand, flags } from '@adonisjs/core/ace'
+import type { CommandOptions } from '@adonisjs/core/types/ace'
+import env from '#start/env'
+import { closeQueues, queueRedis } from '#queue/queues'
+import { startWorkers, type WorkerHandle } from '#queue/worker'
+
+/**
+ * The queue worker: confirms orders, restores stock of cancelled orders,
+ * applies stock adjustments, and sweeps the outbox. SIGTERM (or SIGINT)
+ * stops taking jobs, lets the running ones finish, then exits.
+ */
+export default class QueueWork extends BaseCommand {
+  static commandName = 'queue:work'
+  static description = 'Run the queue worker (orders, stock adjustments) and the outbox sweeper'
+  static options: CommandOptions = { startApp: true, staysAlive: true }
+
+  @flags.number({ description: 'Jobs run at once (default WORKER_CONCURRENCY or 8)' })
+  declare concurrency?: number
+
+  private handle?: WorkerHandle
+
+  async run() {
+    const policy = await evictionPolicy().catch((error: Error) => {
+      this.logger.error(`Redis does not answer: ${error.message}`)
+      return null
+    })
+    if (policy === null) {
+      this.exitCode = 1
+      return this.terminate()
+    }
+    if (policy !== 'noeviction') {
+      this.logger.error(
+        `Redis maxmemory-policy is "${policy}"; the queue needs "noeviction" (an evicting Redis silently drops jobs). ` +
+          'Set "maxmemory-policy noeviction" in redis.conf or with CONFIG SET, then start the worker again.'
+      )
+      this.exitCode = 1
+      return this.terminate()
+    }
+
+    const concurrency = this.concurrency ?? env.get('WORKER_CONCURRENCY') ?? 8
+    this.handle = startWorkers({
+      concurrency,
+      sweep: {
+        intervalMs: env.get('SWEEP_INTERVAL_MS') ?? 10_000,
+        ageMs: env.get('SWEEP_AGE_MS') ?? 30_000,
+      },
+    })
+    this.app.terminating(async () => {
+      this.logger.info('stopping: waiting for running jobs to finish')
+      await this.handle?.close()
+      await closeQueues()
+      this.logger.info('worker stopped')
+    })
+    this.logger.info(`worker started (concurrency ${concurrency}, pid ${process.pid})`)
+  }
+}
+
+/**
+ * Reads maxmemory-policy from INFO (works where CONFIG is disabled).
+ */
+async function evictionPolicy(): Promise<string> {
+  const info = await queueRedis().info('memory')
+  return info.match(/^maxmemory_policy:(\S+)/m)?.[1] ?? 'unknown'
+}

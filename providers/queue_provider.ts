@@ -1,0 +1,15 @@
+import type { ApplicationService } from '@adonisjs/core/types'
+
+/**
+ * Closes this process's queue producer connections when the application
+ * terminates (API shutdown, end of a command or of the test run), so a
+ * graceful stop leaves no Redis connection behind.
+ */
+export default class QueueProvider {
+  constructor(protected app: ApplicationService) {}
+
+  async shutdown() {
+    const { closeQueues } = await import('#queue/queues')
+    await closeQueues()
+  }
+}

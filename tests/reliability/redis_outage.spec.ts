@@ -1,0 +1,141 @@
+import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
+import type { ApiClient } from '@japa/api-client'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
+import {
+  countWithStatus,
+  eventually,
+  givenProduct,
+  ledgerSum,
+  movementsOf,
+  orderStatuses,
+  outboxCount,
+  resetQueues,
+  stockOf,
+} from '#tests/support/orders'
+import { privateRedis, type PrivateRedis } from '#tests/support/processes'
+import { startWorkers, type WorkerHandle } from '#queue/worker'
+import { configureQueueConnection, queue, queueRedis } from '#queue/queues'
+import { quoteIdent, tenantSchema } from '#tenancy/schema'
+
+async function place(client: ApiClient, customers: GivenUser[], productId: number, count: number) {
+  const responses = await Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      client
+        .post('/api/orders/')
+        .bearerToken(customers[index % customers.length].token)
+        .json({ items: [{ product_id: productId, qty: 1 }] })
+    )
+  )
+  return responses.map((response) => {
+    response.assertStatus(202)
+    return response.body().id as number
+  })
+}
+
+async function finalCount(tenantId: number) {
+  const statuses = await orderStatuses(tenantId)
+  return (statuses.confirmed ?? 0) + (statuses.rejected ?? 0)
+}
+
+const FAST_SWEEP = { intervalMs: 250, ageMs: 500 }
+
+test.group('Reliability: Redis loses the queue', (group) => {
+  let tenant: GivenTenant
+  let customers: GivenUser[]
+  let workers: WorkerHandle | undefined
+
+  group.each.setup(async () => {
+    await resetQueues()
+    tenant = await givenTenant()
+    customers = await Promise.all(Array.from({ length: 4 }, () => givenUser(tenant, 'customer')))
+    return async () => {
+      await workers?.close()
+      workers = undefined
+    }
+  })
+
+  test('the queue DB flushed mid-burst: the sweeper brings every order to a final state', async ({
+    client,
+    assert,
+  }) => {
+    const product = await givenProduct(tenant, { stock: 25 })
+    workers = startWorkers({ concurrency: 4, sweep: FAST_SWEEP })
+    await place(client, customers, product.id, 10)
+    await eventually(async () => (await finalCount(tenant.id)) === 10)
+
+    // Park the next jobs mid-transaction, then wipe this worktree's Redis DB
+    // (its own REDIS_DB only): waiting and running jobs are gone.
+    const lock: TransactionClientContract = await db.transaction()
+    await lock.rawQuery(
+      `select id from ${quoteIdent(tenantSchema(tenant.id))}.products where id = ? for update`,
+      [product.id]
+    )
+    await place(client, customers, product.id, 40)
+    await eventually(async () => (await queue('orders').getActiveCount()) >= 1)
+    await queueRedis().flushdb()
+    await lock.rollback()
+
+    await eventually(async () => (await finalCount(tenant.id)) === 50, {
+      message: 'all 50 orders final',
+    })
+    const statuses = await orderStatuses(tenant.id)
+    assert.deepEqual(statuses, { confirmed: 25, rejected: 25 })
+    assert.equal(await stockOf(tenant.id, product.id), 0)
+    assert.equal(await ledgerSum(tenant.id, product.id), 0)
+    const taken = await movementsOf(tenant.id, { kind: 'order' })
+    assert.lengthOf(new Set(taken.map((m) => m.order_id)), 25)
+    await eventually(async () => (await outboxCount(tenant.id)) === 0)
+  })
+})
+
+test.group('Reliability: Redis down', (group) => {
+  let redis: PrivateRedis
+  let workers: WorkerHandle | undefined
+
+  group.each.setup(async () => {
+    redis = await privateRedis()
+    await redis.start()
+    await configureQueueConnection({ port: redis.port, db: 0 })
+    return async () => {
+      await workers?.close()
+      workers = undefined
+      await configureQueueConnection({})
+      await redis.stop()
+    }
+  })
+
+  test('an order placed while Redis is down is accepted (202) and confirmed once it is back', async ({
+    client,
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const customer = await givenUser(tenant, 'customer')
+    const product = await givenProduct(tenant, { stock: 5 })
+    workers = startWorkers({ concurrency: 2, sweep: FAST_SWEEP })
+
+    const [before] = await place(client, [customer], product.id, 1)
+    await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 1, {
+      message: `order ${before} confirmed`,
+    })
+
+    await redis.stop()
+    const [during] = await place(client, [customer], product.id, 1)
+    const { rows } = await db.rawQuery(
+      `select status from ${quoteIdent(tenantSchema(tenant.id))}.orders where id = ?`,
+      [during]
+    )
+    assert.equal(rows[0].status, 'pending')
+    assert.equal(await outboxCount(tenant.id), 1)
+
+    // Redis comes back empty (no persistence): PostgreSQL still has the work.
+    await redis.start()
+    await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 2, {
+      message: `order ${during} confirmed after Redis returned`,
+    })
+    assert.equal(await stockOf(tenant.id, product.id), 3)
+    assert.equal(await ledgerSum(tenant.id, product.id), 3)
+    await eventually(async () => (await outboxCount(tenant.id)) === 0)
+  }).timeout(90_000)
+})

@@ -1,0 +1,147 @@
+import db from '@adonisjs/lucid/services/db'
+import { withTenant } from '#tenancy/context'
+import { recordInitialStock } from '#services/stock_ledger'
+import { quoteIdent, tenantSchema } from '#tenancy/schema'
+import { closeQueues, QUEUE_NAMES, queue, queuePrefix, queueRedis } from '#queue/queues'
+
+/**
+ * Fixtures and probes of the orders area. Products are written with SQL in
+ * the tenant's transaction, their opening stock recorded in the ledger, so
+ * movements always sum to stock.
+ */
+let counter = 0
+
+export interface GivenProduct {
+  id: number
+  sku: string
+  name: string
+  price: string
+  stock: number
+}
+
+export async function givenProduct(
+  tenant: { id: number },
+  attributes: {
+    id?: number
+    stock?: number
+    price?: string
+    isActive?: boolean
+    assignedTo?: number | null
+  } = {}
+): Promise<GivenProduct> {
+  const sku = `SKU-${process.pid}-${Date.now().toString(36)}-${++counter}`
+  return withTenant(tenant.id, async (trx) => {
+    const { rows } = await trx.rawQuery(
+      `insert into products (id, name, sku, price, stock, is_active, assigned_to)
+       values (coalesce(?::bigint, nextval(pg_get_serial_sequence('products', 'id'))), ?, ?, ?, ?, ?, ?)
+       returning id, name, sku, price::text as price, stock`,
+      [
+        attributes.id ?? null,
+        `Product ${counter}`,
+        sku,
+        attributes.price ?? '10.00',
+        attributes.stock ?? 100,
+        attributes.isActive ?? true,
+        attributes.assignedTo ?? null,
+      ] as never
+    )
+    await recordInitialStock(rows[0].id, rows[0].stock, trx)
+    return rows[0]
+  })
+}
+
+function schemaOf(tenantId: number) {
+  return quoteIdent(tenantSchema(tenantId))
+}
+
+export async function stockOf(tenantId: number, productId: number): Promise<number> {
+  const { rows } = await db.rawQuery(
+    `select stock from ${schemaOf(tenantId)}.products where id = ?`,
+    [productId]
+  )
+  return rows[0].stock
+}
+
+export async function ledgerSum(tenantId: number, productId: number): Promise<number> {
+  const { rows } = await db.rawQuery(
+    `select coalesce(sum(delta), 0)::int as total from ${schemaOf(tenantId)}.stock_movements where product_id = ?`,
+    [productId]
+  )
+  return rows[0].total
+}
+
+export async function movementsOf(
+  tenantId: number,
+  filter: { orderId?: number; kind?: string } = {}
+) {
+  const { rows } = await db.rawQuery(
+    `select product_id, delta, kind, order_id, adjustment_id from ${schemaOf(tenantId)}.stock_movements
+     where (?::bigint is null or order_id = ?) and (?::text is null or kind = ?) order by id`,
+    [
+      filter.orderId ?? null,
+      filter.orderId ?? null,
+      filter.kind ?? null,
+      filter.kind ?? null,
+    ] as never
+  )
+  return rows as {
+    product_id: number
+    delta: number
+    kind: string
+    order_id: number | null
+    adjustment_id: number | null
+  }[]
+}
+
+export async function orderStatuses(tenantId: number): Promise<Record<string, number>> {
+  const { rows } = await db.rawQuery(
+    `select status, count(*)::int as n from ${schemaOf(tenantId)}.orders group by status`
+  )
+  return Object.fromEntries(rows.map((row: { status: string; n: number }) => [row.status, row.n]))
+}
+
+export async function countWithStatus(tenantId: number, status: string): Promise<number> {
+  const statuses = await orderStatuses(tenantId)
+  return statuses[status] ?? 0
+}
+
+export async function outboxCount(tenantId: number): Promise<number> {
+  const { rows } = await db.rawQuery(`select count(*)::int as n from ${schemaOf(tenantId)}.outbox`)
+  return rows[0].n
+}
+
+/**
+ * Polls `probe` until it returns a truthy value or the deadline passes (then
+ * throws with the last value seen). A generous deadline, not a timing
+ * assertion.
+ */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  { timeoutMs = 60_000, intervalMs = 100, message = 'condition' } = {}
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: T | undefined
+  for (;;) {
+    last = await probe()
+    if (last) return last
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out waiting for ${message}; last value: ${JSON.stringify(last)}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}
+
+/**
+ * Empties this project's queues and fairness counters (only the test
+ * prefix, in this worktree's own Redis DB).
+ */
+export async function resetQueues() {
+  for (const name of QUEUE_NAMES) {
+    await queue(name).obliterate({ force: true })
+  }
+  const keys = await queueRedis().keys(`${queuePrefix()}:fair:*`)
+  if (keys.length > 0) await queueRedis().del(...keys)
+  await queueRedis().del(`${queuePrefix()}:sweeper-lock`)
+}
+
+export { closeQueues }
