@@ -24,6 +24,14 @@ export type ScannedRoutes = {
     'products.patch': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'products.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'stock_movements.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.index': { paramsTuple?: []; params?: {} }
+    'orders.store': { paramsTuple?: []; params?: {} }
+    'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.cancel': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'stock_adjustments.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'stock_adjustments.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'stock_adjustments.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'adjustment_id': ParamValue} }
     'docs.openapi': { paramsTuple?: []; params?: {} }
     'docs.page': { paramsTuple?: []; params?: {} }
     'docs.asset': { paramsTuple: [ParamValue]; params: {'file': ParamValue} }
@@ -37,6 +45,10 @@ export type ScannedRoutes = {
     'products.index': { paramsTuple?: []; params?: {} }
     'products.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'stock_movements.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.index': { paramsTuple?: []; params?: {} }
+    'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'stock_adjustments.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'stock_adjustments.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'adjustment_id': ParamValue} }
     'docs.openapi': { paramsTuple?: []; params?: {} }
     'docs.page': { paramsTuple?: []; params?: {} }
     'docs.asset': { paramsTuple: [ParamValue]; params: {'file': ParamValue} }
@@ -50,6 +62,10 @@ export type ScannedRoutes = {
     'products.index': { paramsTuple?: []; params?: {} }
     'products.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'stock_movements.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.index': { paramsTuple?: []; params?: {} }
+    'orders.show': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'stock_adjustments.index': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'stock_adjustments.show': { paramsTuple: [ParamValue,ParamValue]; params: {'id': ParamValue,'adjustment_id': ParamValue} }
     'docs.openapi': { paramsTuple?: []; params?: {} }
     'docs.page': { paramsTuple?: []; params?: {} }
     'docs.asset': { paramsTuple: [ParamValue]; params: {'file': ParamValue} }
@@ -62,10 +78,14 @@ export type ScannedRoutes = {
     'auth.logout': { paramsTuple?: []; params?: {} }
     'users.store': { paramsTuple?: []; params?: {} }
     'products.store': { paramsTuple?: []; params?: {} }
+    'orders.store': { paramsTuple?: []; params?: {} }
+    'orders.cancel': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'stock_adjustments.store': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   PATCH: {
     'users.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
     'products.patch': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
+    'orders.update': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }
   }
   DELETE: {
     'users.destroy': { paramsTuple: [ParamValue]; params: {'id': ParamValue} }

@@ -1,11 +1,9 @@
 import { withTenant } from '#tenancy/context'
-import { moveStock } from '#services/stock_ledger'
+import { MAX_STOCK, moveStock } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
 import type { JobData } from '#queue/queues'
 
 export type AdjustmentOutcome = 'applied' | 'rejected' | 'skipped'
-
-export const MAX_STOCK = 2_147_483_647
 
 /**
  * Applies one pending stock adjustment exactly once, in one tenant

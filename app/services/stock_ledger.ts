@@ -10,6 +10,11 @@ import { currentTenant } from '#tenancy/context'
  * Callers that decide on the current stock (orders, adjustments) lock the
  * product rows first (`select … for update`, ascending ids).
  */
+/**
+ * `products.stock` is a PostgreSQL integer.
+ */
+export const MAX_STOCK = 2_147_483_647
+
 export type MovementKind = 'initial' | 'manual_set' | 'order' | 'cancellation' | 'adjustment'
 
 export interface Movement {

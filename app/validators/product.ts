@@ -1,10 +1,6 @@
 import vine from '@vinejs/vine'
 import { id, money, pagination, text, wholeNumber } from '#validators/rules'
-
-/**
- * `products.stock` is a PostgreSQL integer with a `stock >= 0` CHECK.
- */
-export const MAX_STOCK = 2_147_483_647
+import { MAX_STOCK } from '#services/stock_ledger'
 
 /**
  * A stock count: a whole number within PostgreSQL's integer range.

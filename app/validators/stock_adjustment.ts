@@ -1,7 +1,6 @@
 import vine from '@vinejs/vine'
-import { integer, noNullCharacter } from '#validators/order'
-import { pagination } from '#validators/rules'
-import { MAX_STOCK } from '#jobs/apply_adjustment'
+import { pagination, text, wholeNumber } from '#validators/rules'
+import { MAX_STOCK } from '#services/stock_ledger'
 
 const nonZero = vine.createRule((value, _options, field) => {
   if (value === 0) field.report('The {{ field }} field must not be 0', 'nonZero', field)
@@ -12,8 +11,8 @@ const nonZero = vine.createRule((value, _options, field) => {
  * within the range of a stock, and a `reason` of 1–200 characters.
  */
 export const createAdjustmentValidator = vine.create({
-  delta: integer(-MAX_STOCK, MAX_STOCK).use(nonZero()),
-  reason: vine.string().trim().minLength(1).maxLength(200).use(noNullCharacter()),
+  delta: wholeNumber(-MAX_STOCK, MAX_STOCK).use(nonZero()),
+  reason: text().trim().minLength(1).maxLength(200),
 })
 
 export const listAdjustmentsValidator = vine.create({ ...pagination })
