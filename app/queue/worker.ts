@@ -34,6 +34,8 @@ export const HANDLERS: Record<JobName, (data: JobData) => Promise<string>> = {
 export const LOCK_DURATION_MS = 15_000
 export const STALLED_INTERVAL_MS = 5_000
 
+const MAX_KEPT_FAILURES = 100
+
 export interface WorkerOptions {
   concurrency: number
   /** Runs the outbox sweeper in this process too. */
@@ -43,7 +45,7 @@ export interface WorkerOptions {
 
 export interface WorkerHandle {
   workers: Worker[]
-  /** Every failed attempt seen by this process (tests, logs). */
+  /** The latest failed attempts seen by this process (at most 100). */
   failures: { jobId?: string; name: string; error: Error }[]
   close(): Promise<void>
 }
@@ -102,6 +104,7 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     })
     worker.on('failed', (job, error) => {
       failures.push({ jobId: job?.id, name: job?.name ?? '?', error })
+      if (failures.length > MAX_KEPT_FAILURES) failures.shift()
       logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'job attempt failed')
     })
     worker.on('error', (error) => {
