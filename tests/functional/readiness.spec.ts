@@ -4,6 +4,7 @@ import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import env from '#start/env'
 import { databaseName } from '#config/database'
+import { signAccessToken } from '#auth/jwt'
 
 /**
  * A port nothing listens on: bound, then released.
@@ -30,33 +31,41 @@ async function waitForReady(url: string, deadline: number) {
   throw new Error(`${url} did not answer`)
 }
 
+/**
+ * Starts the real server entrypoint with some dependency pointed at a port
+ * nothing listens on.
+ */
+async function startServer(overrides: Record<string, string>, cleanup: (fn: () => void) => void) {
+  const port = await freePort()
+  const server = spawn(process.execPath, ['--import', '@poppinss/ts-exec', 'bin/server.ts'], {
+    cwd: app.makePath(),
+    env: {
+      ...process.env,
+      NODE_ENV: 'development',
+      ENV_PATH: 'tmp/no-env',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DB_DATABASE: databaseName,
+      LOG_LEVEL: 'silent',
+      APP_KEY: env.get('APP_KEY').release(),
+      JWT_SECRET: env.get('JWT_SECRET').release(),
+      ...overrides,
+    },
+    stdio: 'ignore',
+  })
+  cleanup(() => {
+    server.kill('SIGKILL')
+  })
+  const base = `http://127.0.0.1:${port}`
+  await waitForReady(`${base}/health/live`, Date.now() + 30_000)
+  return base
+}
+
 test.group('Readiness', () => {
   test('answers 503 with a per-check report when Redis is down', async ({ assert, cleanup }) => {
-    const [port, deadRedisPort] = await Promise.all([freePort(), freePort()])
-    const server = spawn(process.execPath, ['--import', '@poppinss/ts-exec', 'bin/server.ts'], {
-      cwd: app.makePath(),
-      env: {
-        ...process.env,
-        NODE_ENV: 'development',
-        ENV_PATH: 'tmp/no-env',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DB_DATABASE: databaseName,
-        REDIS_PORT: String(deadRedisPort),
-        LOG_LEVEL: 'silent',
-        APP_KEY: env.get('APP_KEY').release(),
-        JWT_SECRET: env.get('JWT_SECRET').release(),
-      },
-      stdio: 'ignore',
-    })
-    cleanup(() => {
-      server.kill('SIGKILL')
-    })
+    const base = await startServer({ REDIS_PORT: String(await freePort()) }, cleanup)
 
-    const response = await waitForReady(
-      `http://127.0.0.1:${port}/health/ready`,
-      Date.now() + 30_000
-    )
+    const response = await fetch(`${base}/health/ready`)
     assert.equal(response.status, 503)
     const report = (await response.json()) as any
     assert.equal(report.status, 'error')
@@ -64,7 +73,33 @@ test.group('Readiness', () => {
     assert.equal(report.checks.redis.status, 'error')
     assert.isString(report.checks.redis.message)
 
-    const live = await fetch(`http://127.0.0.1:${port}/health/live`)
+    const live = await fetch(`${base}/health/live`)
     assert.equal(live.status, 200)
+  }).timeout(60_000)
+
+  test('answers 503 when PostgreSQL is down, for readiness and for API requests', async ({
+    assert,
+    cleanup,
+  }) => {
+    const base = await startServer({ DB_PORT: String(await freePort()) }, cleanup)
+
+    const ready = await fetch(`${base}/health/ready`)
+    assert.equal(ready.status, 503)
+    const report = (await ready.json()) as any
+    assert.equal(report.checks.database.status, 'error')
+    assert.equal(report.checks.redis.status, 'ok')
+
+    const token = await signAccessToken({
+      userId: 1,
+      tenantId: 1,
+      role: 'owner',
+      sessionId: '00000000-0000-4000-8000-000000000000',
+    })
+    const products = await fetch(`${base}/api/products/`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    assert.equal(products.status, 503)
+    const body = (await products.json()) as any
+    assert.equal(body.errors[0].code, 'E_SERVICE_UNAVAILABLE')
   }).timeout(60_000)
 })
