@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
-import { givenProduct } from '#tests/support/catalog'
+import { givenProduct, givenProductWithId } from '#tests/support/catalog'
 
 /**
  * Isolation through the whole request path (JWT → tenant transaction →
@@ -90,12 +90,7 @@ test.group('Tenant isolation over HTTP', (group) => {
     // Ids are per schema, so every tenant has a product 1: use an id that
     // exists in the other tenant only.
     const [mine, theirs] = stores
-    const foreignId = 900_000 + theirs.tenant.id
-    await db.rawQuery(
-      `insert into "${theirs.tenant.schemaName}".products (id, name, sku, price, stock)
-       values (?, 'foreign', ?, 1, 5)`,
-      [foreignId, `${theirs.prefix}foreign`]
-    )
+    const { id: foreignId } = await givenProductWithId(theirs.tenant, 900_000 + theirs.tenant.id)
     const token = mine.tenant.owner.token
     const responses = await Promise.all([
       client.get(`/api/products/${foreignId}/`).bearerToken(token),

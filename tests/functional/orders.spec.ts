@@ -1,5 +1,6 @@
 import { test } from '@japa/runner'
 import { bodyOf, expectStatus, statusOf } from '#tests/support/http'
+import { givenProductWithId } from '#tests/support/catalog'
 import db from '@adonisjs/lucid/services/db'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import {
@@ -41,7 +42,7 @@ async function givenWorld(): Promise<World> {
     product: await givenProduct(tenant, { stock: 10, price: '19.99' }),
     cheap: await givenProduct(tenant, { stock: 1000, price: '0.10' }),
     inactive: await givenProduct(tenant, { stock: 10, isActive: false }),
-    otherProduct: await givenProduct(other, { stock: 10, id: 777_001 }),
+    otherProduct: await givenProductWithId(other, 777_001),
   }
 }
 

@@ -1,6 +1,7 @@
 import { test } from '@japa/runner'
 import { expectStatus } from '#tests/support/http'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
+import { givenProductWithId } from '#tests/support/catalog'
 import {
   givenProduct,
   ledgerSum,
@@ -95,7 +96,7 @@ test.group('Stock adjustments', (group) => {
     await expectStatus(client.post(url(product.id)).bearerToken(customer.token).json(body), 403)
     await expectStatus(client.post(url(product.id)).json(body), 401)
     await expectStatus(client.post(url(999999)).bearerToken(tenant.owner.token).json(body), 404)
-    const theirs = await givenProduct(other, { id: 888_001 })
+    const theirs = await givenProductWithId(other, 888_001)
     await expectStatus(client.post(url(theirs.id)).bearerToken(tenant.owner.token).json(body), 404)
     const hidden = await givenProduct(tenant, { isActive: false })
     await expectStatus(client.post(url(hidden.id)).bearerToken(customer.token).json(body), 404)

@@ -2,7 +2,8 @@ import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import hash from '@adonisjs/core/services/hash'
 import { givenTenant, givenUser, type GivenTenant } from '#tests/support/fixtures'
-import { login, PASSWORD, uniqueName, expectStatus } from '#tests/support/auth'
+import { login, PASSWORD, uniqueName } from '#tests/support/auth'
+import { expectStatus } from '#tests/support/http'
 
 function newUser(role = 'staff') {
   const username = uniqueName(role)

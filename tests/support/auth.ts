@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto'
-import type { ApiClient, ApiResponse } from '@japa/api-client'
+import type { ApiClient } from '@japa/api-client'
 import db from '@adonisjs/lucid/services/db'
 import { SignJWT } from 'jose'
 import jwtConfig from '#config/jwt'
@@ -85,13 +85,4 @@ export function decodePayload(token: string): Record<string, any> {
 
 export async function setTenantStatus(tenantId: number, status: 'active' | 'suspended') {
   await db.from('public.tenants').where('id', tenantId).update({ status })
-}
-
-/**
- * Sends the request and asserts the answer's status.
- */
-export async function expectStatus(request: PromiseLike<ApiResponse>, status: number) {
-  const response = await request
-  response.assertStatus(status)
-  return response
 }

@@ -1,4 +1,5 @@
 import { withTenant } from '#tenancy/context'
+import { recordInitialStock } from '#services/stock_ledger'
 import { ProductService } from '#services/product_service'
 import type { ProductInput } from '#validators/product'
 
@@ -18,6 +19,23 @@ export async function givenProduct(tenant: { id: number }, attributes: Partial<P
     ...attributes,
   }
   return withTenant(tenant.id, () => new ProductService().create(input))
+}
+
+/**
+ * A product with a chosen id, written directly into the tenant's schema.
+ * Ids are per schema (every tenant has a product 1), so cross-tenant tests
+ * need an id that exists in one tenant only.
+ */
+export async function givenProductWithId(tenant: { id: number }, productId: number) {
+  return withTenant(tenant.id, async (trx) => {
+    const { rows } = await trx.rawQuery(
+      `insert into products (id, name, sku, price, stock) values (?, ?, ?, 1, 5)
+       returning id, name, sku, price, stock`,
+      [productId, `Product ${productId}`, `SKU-ID-${productId}`]
+    )
+    await recordInitialStock(productId, 5, trx)
+    return rows[0] as { id: number; name: string; sku: string; price: string; stock: number }
+  })
 }
 
 /**

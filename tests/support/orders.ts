@@ -1,15 +1,11 @@
 import db from '@adonisjs/lucid/services/db'
-import { withTenant } from '#tenancy/context'
-import { recordInitialStock } from '#services/stock_ledger'
+import { givenProduct as givenCatalogProduct } from '#tests/support/catalog'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { closeQueues, QUEUE_NAMES, queue, queuePrefix, queueRedis } from '#queue/queues'
 
 /**
- * Fixtures and probes of the orders area. Products are written with SQL in
- * the tenant's transaction, their opening stock recorded in the ledger, so
- * movements always sum to stock.
+ * Fixtures and probes of the orders area.
  */
-let counter = 0
 
 export interface GivenProduct {
   id: number
@@ -19,34 +15,24 @@ export interface GivenProduct {
   stock: number
 }
 
+/**
+ * A product made through the catalog's fixture (so it comes with its
+ * `initial` movement), with a stock of 100 unless told otherwise.
+ */
 export async function givenProduct(
   tenant: { id: number },
   attributes: {
-    id?: number
     stock?: number
     price?: string
     isActive?: boolean
     assignedTo?: number | null
   } = {}
 ): Promise<GivenProduct> {
-  const sku = `SKU-${process.pid}-${Date.now().toString(36)}-${++counter}`
-  return withTenant(tenant.id, async (trx) => {
-    const { rows } = await trx.rawQuery(
-      `insert into products (id, name, sku, price, stock, is_active, assigned_to)
-       values (coalesce(?::bigint, nextval(pg_get_serial_sequence('products', 'id'))), ?, ?, ?, ?, ?, ?)
-       returning id, name, sku, price::text as price, stock`,
-      [
-        attributes.id ?? null,
-        `Product ${counter}`,
-        sku,
-        attributes.price ?? '10.00',
-        attributes.stock ?? 100,
-        attributes.isActive ?? true,
-        attributes.assignedTo ?? null,
-      ] as never
-    )
-    await recordInitialStock(rows[0].id, rows[0].stock, trx)
-    return rows[0]
+  return givenCatalogProduct(tenant, {
+    stock: attributes.stock ?? 100,
+    ...(attributes.price !== undefined && { price: attributes.price }),
+    ...(attributes.isActive !== undefined && { is_active: attributes.isActive }),
+    ...(attributes.assignedTo !== undefined && { assigned_to: attributes.assignedTo }),
   })
 }
 

@@ -1,7 +1,8 @@
 import { test } from '@japa/runner'
 import ace from '@adonisjs/core/services/ace'
 import db from '@adonisjs/lucid/services/db'
-import { decodePayload, registerStore, expectStatus } from '#tests/support/auth'
+import { decodePayload, registerStore } from '#tests/support/auth'
+import { expectStatus } from '#tests/support/http'
 
 test.group('Auth / auth:purge', () => {
   test('deletes expired and revoked sessions with their tokens, keeps open ones', async ({

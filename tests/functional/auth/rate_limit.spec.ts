@@ -7,8 +7,8 @@ import {
   signUpBody,
   uniqueIp,
   uniqueName,
-  expectStatus,
 } from '#tests/support/auth'
+import { expectStatus } from '#tests/support/http'
 import { givenTenant } from '#tests/support/fixtures'
 
 /**

@@ -1,14 +1,8 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { givenTenant, givenUser } from '#tests/support/fixtures'
-import {
-  decodePayload,
-  login,
-  registerStore,
-  setTenantStatus,
-  signWith,
-  expectStatus,
-} from '#tests/support/auth'
+import { decodePayload, login, registerStore, setTenantStatus, signWith } from '#tests/support/auth'
+import { expectStatus } from '#tests/support/http'
 import type { ApiClient } from '@japa/api-client'
 
 function refresh(client: ApiClient, token: string) {
