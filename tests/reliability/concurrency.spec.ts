@@ -11,6 +11,7 @@ import {
   outboxCount,
   resetQueues,
   stockOf,
+  finalCount,
 } from '#tests/support/orders'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { confirmOrder } from '#jobs/confirm_order'
@@ -32,9 +33,7 @@ async function placeAll(
 }
 
 async function allFinal(tenantId: number, count: number) {
-  const statuses = await orderStatuses(tenantId)
-  const final = (statuses.confirmed ?? 0) + (statuses.rejected ?? 0)
-  return final === count ? statuses : null
+  return (await finalCount(tenantId)) === count ? orderStatuses(tenantId) : null
 }
 
 test.group('Reliability: concurrency', (group) => {

@@ -1,5 +1,4 @@
 import { test } from '@japa/runner'
-import type { ApiClient } from '@japa/api-client'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
@@ -13,22 +12,12 @@ import {
   resetQueues,
   stockOf,
   type GivenProduct,
+  finalCount,
+  placeOneUnitOrders,
 } from '#tests/support/orders'
 import { privateRedis, runAce, spawnWorker, type WorkerProcess } from '#tests/support/processes'
 import { queue } from '#queue/queues'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
-
-async function place(client: ApiClient, customers: GivenUser[], productId: number, count: number) {
-  const responses = await Promise.all(
-    Array.from({ length: count }, (_, index) =>
-      client
-        .post('/api/orders/')
-        .bearerToken(customers[index % customers.length].token)
-        .json({ items: [{ product_id: productId, qty: 1 }] })
-    )
-  )
-  for (const response of responses) response.assertStatus(202)
-}
 
 /**
  * Holds the product row locked from another connection: every
@@ -42,11 +31,6 @@ async function lockProduct(tenantId: number, productId: number) {
     [productId]
   )
   return trx
-}
-
-async function finalCount(tenantId: number) {
-  const statuses = await orderStatuses(tenantId)
-  return (statuses.confirmed ?? 0) + (statuses.rejected ?? 0)
 }
 
 async function assertConsistent(
@@ -90,13 +74,13 @@ test.group('Reliability: worker processes', (group) => {
     const first = await spawnWorker({ WORKER_CONCURRENCY: '4' })
     started.push(first)
 
-    await place(client, customers, product.id, 10)
+    await placeOneUnitOrders(client, customers, product.id, 10)
     await eventually(async () => (await finalCount(tenant.id)) === 10, {
       message: 'first 10 final',
     })
 
     const lock = await lockProduct(tenant.id, product.id)
-    await place(client, customers, product.id, 50)
+    await placeOneUnitOrders(client, customers, product.id, 50)
     await eventually(async () => (await queue('orders').getActiveCount()) >= 1, {
       message: 'jobs running in the first worker',
     })
@@ -121,7 +105,7 @@ test.group('Reliability: worker processes', (group) => {
     started.push(worker)
 
     const lock = await lockProduct(tenant.id, product.id)
-    await place(client, customers, product.id, 6)
+    await placeOneUnitOrders(client, customers, product.id, 6)
     await eventually(async () => (await queue('orders').getActiveCount()) >= 1, {
       message: 'jobs running',
     })
@@ -163,7 +147,7 @@ test.group('Reliability: worker processes', (group) => {
     assert,
   }) => {
     const product = await givenProduct(tenant, { stock: 5 })
-    await place(client, customers, product.id, 2)
+    await placeOneUnitOrders(client, customers, product.id, 2)
     const { code, output } = await runAce(['queue:status', '--json'])
     assert.equal(code, 0)
     const status = JSON.parse(output.slice(output.indexOf('{')))

@@ -1,6 +1,5 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
-import type { ApiClient } from '@japa/api-client'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import {
@@ -13,31 +12,13 @@ import {
   outboxCount,
   resetQueues,
   stockOf,
+  finalCount,
+  placeOneUnitOrders,
 } from '#tests/support/orders'
 import { privateRedis, type PrivateRedis } from '#tests/support/processes'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { configureQueueConnection, queue, queueRedis } from '#queue/queues'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
-
-async function place(client: ApiClient, customers: GivenUser[], productId: number, count: number) {
-  const responses = await Promise.all(
-    Array.from({ length: count }, (_, index) =>
-      client
-        .post('/api/orders/')
-        .bearerToken(customers[index % customers.length].token)
-        .json({ items: [{ product_id: productId, qty: 1 }] })
-    )
-  )
-  return responses.map((response) => {
-    response.assertStatus(202)
-    return response.body().id as number
-  })
-}
-
-async function finalCount(tenantId: number) {
-  const statuses = await orderStatuses(tenantId)
-  return (statuses.confirmed ?? 0) + (statuses.rejected ?? 0)
-}
 
 const FAST_SWEEP = { intervalMs: 250, ageMs: 500 }
 
@@ -62,7 +43,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
   }) => {
     const product = await givenProduct(tenant, { stock: 25 })
     workers = startWorkers({ concurrency: 4, sweep: FAST_SWEEP })
-    await place(client, customers, product.id, 10)
+    await placeOneUnitOrders(client, customers, product.id, 10)
     await eventually(async () => (await finalCount(tenant.id)) === 10)
 
     // Park the next jobs mid-transaction, then wipe this worktree's Redis DB
@@ -72,7 +53,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
       `select id from ${quoteIdent(tenantSchema(tenant.id))}.products where id = ? for update`,
       [product.id]
     )
-    await place(client, customers, product.id, 40)
+    await placeOneUnitOrders(client, customers, product.id, 40)
     await eventually(async () => (await queue('orders').getActiveCount()) >= 1)
     await queueRedis().flushdb()
     await lock.rollback()
@@ -115,13 +96,13 @@ test.group('Reliability: Redis down', (group) => {
     const product = await givenProduct(tenant, { stock: 5 })
     workers = startWorkers({ concurrency: 2, sweep: FAST_SWEEP })
 
-    const [before] = await place(client, [customer], product.id, 1)
+    const [before] = await placeOneUnitOrders(client, [customer], product.id, 1)
     await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 1, {
       message: `order ${before} confirmed`,
     })
 
     await redis.stop()
-    const [during] = await place(client, [customer], product.id, 1)
+    const [during] = await placeOneUnitOrders(client, [customer], product.id, 1)
     const { rows } = await db.rawQuery(
       `select status from ${quoteIdent(tenantSchema(tenant.id))}.orders where id = ?`,
       [during]

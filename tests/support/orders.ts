@@ -1,4 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
+import type { ApiClient } from '@japa/api-client'
+import type { GivenUser } from '#tests/support/fixtures'
 import { givenProduct as givenCatalogProduct } from '#tests/support/catalog'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { closeQueues, QUEUE_NAMES, queue, queuePrefix, queueRedis } from '#queue/queues'
@@ -131,3 +133,35 @@ export async function resetQueues() {
 }
 
 export { closeQueues }
+
+/**
+ * Places `count` one-unit orders of the product, spread over the customers,
+ * all at once; each must be accepted (202). Returns the order ids.
+ */
+export async function placeOneUnitOrders(
+  client: ApiClient,
+  customers: GivenUser[],
+  productId: number,
+  count: number
+): Promise<number[]> {
+  const responses = await Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      client
+        .post('/api/orders/')
+        .bearerToken(customers[index % customers.length].token)
+        .json({ items: [{ product_id: productId, qty: 1 }] })
+    )
+  )
+  return responses.map((response) => {
+    response.assertStatus(202)
+    return response.body().id as number
+  })
+}
+
+/**
+ * How many of the tenant's orders have reached a final state.
+ */
+export async function finalCount(tenantId: number): Promise<number> {
+  const statuses = await orderStatuses(tenantId)
+  return (statuses.confirmed ?? 0) + (statuses.rejected ?? 0)
+}
