@@ -89,11 +89,13 @@ export function compared(
 
 function fmt(value: number | null | undefined, unit = '') {
   if (value === null || value === undefined) return '—'
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2
-  const text = value.toLocaleString('en-US', {
-    maximumFractionDigits: digits,
-    minimumFractionDigits: 0,
-  })
+  const size = Math.abs(value)
+  const text = value.toLocaleString(
+    'en-US',
+    size >= 1 || size === 0
+      ? { maximumFractionDigits: size >= 100 ? 0 : size >= 10 ? 1 : 2 }
+      : { maximumSignificantDigits: 2 }
+  )
   return unit ? `${text} ${unit}` : text
 }
 
