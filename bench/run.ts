@@ -265,14 +265,20 @@ function floorRows(ctx: BenchContext): Row[] {
   })
   const rows: Row[] = []
   if (floors.read) {
-    const note = 'bare node:http + pg, 3 round trips, 50 connections'
+    const note =
+      'bare node:http + pg: JWT check; BEGIN + set_config + principal check, the page with count(*) over (), COMMIT (3 round trips); 50 connections'
     rows.push(row('read floor req/s', floors.read.rps, 'req/s', note))
     rows.push(row('read floor p50', floors.read.p50, 'ms', note))
     rows.push(row('read floor p99', floors.read.p99, 'ms', note))
   }
   if (floors.queueEmpty) {
     rows.push(
-      row('queue floor, empty jobs', floors.queueEmpty.rate, 'jobs/s', 'bare BullMQ worker')
+      row(
+        'queue floor, empty jobs',
+        floors.queueEmpty.rate,
+        'jobs/s',
+        `bare BullMQ worker (concurrency ${ctx.env.common.WORKER_CONCURRENCY}) draining a pre-filled queue`
+      )
     )
   }
   if (floors.queueTransaction) {
@@ -281,12 +287,13 @@ function floorRows(ctx: BenchContext): Row[] {
         'queue floor, 1 transaction/job',
         floors.queueTransaction.rate,
         'jobs/s',
-        'bare BullMQ + pg, 3 round trips'
+        'the same, each job BEGIN + set_config, one select … for update, COMMIT (3 round trips) with pg'
       )
     )
   }
   if (floors.ddl) {
-    const note = 'provisionSql, one implicit transaction'
+    const note =
+      'provisionSql of one tenant schema as one simple-protocol query (one transaction, commit included)'
     rows.push(row('DDL floor p50', floors.ddl.p50, 'ms', note))
     rows.push(row('DDL floor p99', floors.ddl.p99, 'ms', note))
   }

@@ -156,8 +156,11 @@ const DATA_MARK = '<!-- bench-data '
  * carries its data in a trailing comment), each with the date it was
  * measured.
  */
-export function writeBenchmarksMd(record: RunRecord, order: string[]) {
-  const file = join(ROOT, 'BENCHMARKS.md')
+export function writeBenchmarksMd(
+  record: RunRecord,
+  order: string[],
+  file = join(ROOT, 'BENCHMARKS.md')
+) {
   let previous: { rows: Row[]; floors: Row[] } = { rows: [], floors: [] }
   if (existsSync(file)) {
     const text = readFileSync(file, 'utf8')
@@ -181,7 +184,7 @@ export function writeBenchmarksMd(record: RunRecord, order: string[]) {
   ]
 
   const m = record.machine
-  const dates = [...new Set(rows.map((row) => row.date?.slice(0, 10)))].filter(Boolean)
+  const dates = [...new Set(rows.map((row) => row.date?.slice(0, 10)))].filter(Boolean).sort()
   const table = (list: Row[]) =>
     [
       `| ${HEADER.join(' | ')} |`,
@@ -219,7 +222,9 @@ ${notes.length ? `\nNotes:\n${notes.map((row) => `- ${row.scenario} / ${row.metr
 ${pending.length ? `\n**Pending** (endpoint, worker or command not on this branch yet; they light up once merged): ${[...new Set(pending.map((row) => row.scenario))].join(', ')}.\n` : ''}
 ## Floors measured
 
-${table(floors)}
+| floor | figure | what it does |
+|---|---|---|
+${floors.map((row) => `| ${row.metric} | ${row.status === 'measured' ? fmt(row.value, row.unit) : `${row.status}: ${row.note ?? ''}`} | ${row.status === 'measured' ? (row.note ?? '') : ''} |`).join('\n')}
 
 ## How to reproduce
 
@@ -250,12 +255,13 @@ ${DATA_MARK}${JSON.stringify({ rows, floors })} -->
  */
 export function blocked(
   scenario: string,
-  metrics: string[],
+  metrics: Array<[metric: string, target?: string]>,
   problem: { reason: string; missing: boolean }
 ): Row[] {
-  return metrics.map((metric) =>
-    problem.missing
+  return metrics.map(([metric, target]) => ({
+    ...(problem.missing
       ? notAvailable(scenario, metric, problem.reason)
-      : failed(scenario, metric, problem.reason)
-  )
+      : failed(scenario, metric, problem.reason)),
+    target,
+  }))
 }

@@ -66,7 +66,7 @@ export const provisioning: Scenario = {
     const first = await request(ctx, 'POST', '/api/auth/register/', undefined, body(0))
     const problem = unavailable('POST /api/auth/register/', first, 201)
     if (problem) {
-      rows.push(...blocked('provisioning', metrics, problem))
+      rows.push(...blocked('provisioning', [[metrics[0]], [metrics[1]]], problem))
       return rows
     }
     const http: number[] = []

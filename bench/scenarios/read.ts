@@ -17,7 +17,12 @@ export const read: Scenario = {
     const tenant = await readTenant(ctx)
     const probe = await request(ctx, 'GET', READ_PATH, tenant.owner.token)
     const problem = unavailable('GET /api/products/', probe, 200)
-    if (problem) return blocked('read', ['req/s', 'p50', 'p99'], problem)
+    if (problem)
+      return blocked(
+        'read',
+        [['req/s', '≥ 60 % of floor'], ['p50'], ['p99', '≤ 2× floor']],
+        problem
+      )
     const options = {
       url: ctx.api!.url,
       path: READ_PATH,

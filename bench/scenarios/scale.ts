@@ -29,7 +29,7 @@ export const scale: Scenario = {
     const reader = await readTenant(ctx)
     const probe = await request(ctx, 'GET', READ_PATH, reader.owner.token)
     const problem = unavailable('GET /api/products/', probe, 200)
-    if (problem) return blocked('scale', metrics, problem)
+    if (problem) return blocked('scale', [[metrics[0]], [metrics[1], '≥ 90 % of floor']], problem)
 
     const tokens = await once(ctx, 'scale', async () => {
       ctx.log(

@@ -48,7 +48,7 @@ export const write: Scenario = {
       const probe = await request(ctx, 'POST', run.path, run.token, JSON.parse(run.body()))
       const problem = unavailable(`POST ${run.path}`, probe, run.expected)
       if (problem) {
-        rows.push(...blocked('write', [run.metric], problem))
+        rows.push(...blocked('write', [[run.metric, '≥ 40 % of floor']], problem))
         continue
       }
       const options = {
