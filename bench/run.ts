@@ -25,7 +25,6 @@ import {
   type RunRecord,
 } from './lib/report.ts'
 import { sleep } from './lib/stats.ts'
-import { measureDdlFloor } from './floors/ddl.ts'
 import { measureQueueFloor } from './floors/queue.ts'
 import { measureReadFloor } from './floors/read.ts'
 import { fairness } from './scenarios/fairness.ts'
@@ -172,7 +171,6 @@ async function main() {
   const floorMeasurers: Record<FloorName, (c: BenchContext) => Promise<void>> = {
     read: measureReadFloor,
     queue: measureQueueFloor,
-    ddl: measureDdlFloor,
   }
 
   try {
@@ -194,7 +192,7 @@ async function main() {
 
     for (const scenario of selected) {
       for (const floor of scenario.needs.floors ?? []) {
-        if (measured.has(floor)) continue
+        if (measured.has(floor) || (floor === 'read' && ctx.floors.read)) continue
         measured.add(floor)
         log(`measuring the ${floor} floor…`)
         try {

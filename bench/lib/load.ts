@@ -37,6 +37,7 @@ export interface LoadResult {
   errors: number
   timeouts: number
   seconds: number
+  latencies: number[]
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
@@ -92,6 +93,37 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     errors: result.errors,
     timeouts: result.timeouts,
     seconds,
+    latencies,
+  }
+}
+
+/**
+ * Several runs of the same load taken as one (rates over the summed time,
+ * percentiles over every latency).
+ */
+export function combine(results: LoadResult[]): LoadResult {
+  const latencies = results.flatMap((result) => result.latencies)
+  const statuses: Record<string, number> = {}
+  for (const result of results) {
+    for (const [status, count] of Object.entries(result.statuses)) {
+      statuses[status] = (statuses[status] ?? 0) + count
+    }
+  }
+  const sum = (pick: (result: LoadResult) => number) =>
+    results.reduce((total, result) => total + pick(result), 0)
+  const seconds = sum((result) => result.seconds)
+  const served = sum((result) => result.served)
+  return {
+    rps: seconds > 0 ? served / seconds : 0,
+    served,
+    responses: sum((result) => result.responses),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    statuses,
+    errors: sum((result) => result.errors),
+    timeouts: sum((result) => result.timeouts),
+    seconds,
+    latencies,
   }
 }
 

@@ -148,12 +148,18 @@ export async function bulkTenants(
     [name, count]
   )
   const ids: number[] = rows.map((row) => row.id)
-  const ms = await parallelSql(options, ids, connections, async (connection, id) => {
-    const schema = schemaOf(app, id)
-    const sql = [await app.provisionSql(id, schema), productsSql(schema, products, stock)]
-      .filter(Boolean)
-      .join(';\n')
-    await connection.query(sql)
-  })
+  const ms = await parallelSql(
+    options,
+    ids,
+    connections,
+    async (connection, id) => {
+      const schema = schemaOf(app, id)
+      const sql = [await app.provisionSql(id, schema), productsSql(schema, products, stock)]
+        .filter(Boolean)
+        .join(';\n')
+      await connection.query(sql)
+    },
+    { seeding: true }
+  )
   return { ids, ms }
 }

@@ -110,9 +110,15 @@ export const migrate: Scenario = {
           `migrate: ${fmtCount(size - total)} schemas provisioned in ${(grown.ms / 1000).toFixed(1)} s`
         )
         if (applied.length) {
-          await parallelSql(options, grown.ids, ctx.env.parallel, async (connection, id) => {
-            await connection.query(ctx.app.applySql(id, applied, 2))
-          })
+          await parallelSql(
+            options,
+            grown.ids,
+            ctx.env.parallel,
+            async (connection, id) => {
+              await connection.query(ctx.app.applySql(id, applied, 2))
+            },
+            { seeding: true }
+          )
         }
         total = size
         const { rows: tenants } = await client.query('select id from public.tenants order by id')
@@ -132,9 +138,15 @@ export const migrate: Scenario = {
             await connection.query(ctx.app.applySql(id, [floorMigration], 90))
           }
         )
-        await parallelSql(options, ids, ctx.env.parallel, async (connection, id) => {
-          await connection.query(ctx.app.revertSql(id, [floorMigration], version))
-        })
+        await parallelSql(
+          options,
+          ids,
+          ctx.env.parallel,
+          async (connection, id) => {
+            await connection.query(ctx.app.revertSql(id, [floorMigration], version))
+          },
+          { seeding: true }
+        )
         ctx.log(`migrate: floor ${label} in ${(floorMs / 1000).toFixed(1)} s`)
 
         const atTarget = size >= 10_000

@@ -10,7 +10,7 @@ import { bulkTenants, seedUsers } from '../lib/seed.ts'
 
 /**
  * scale: the read scenario with a random tenant per request, among 10 and
- * among 10,000 tenants (each with 100 products, the same data for both
+ * among 10,000 tenants (each with 20 products, the same data for both
  * runs: the first 10 tenants are among the 10,000). Target: the
  * 10,000-tenant req/s ≥ 90 % of the 10-tenant figure. Reports the private
  * memory of the API's PostgreSQL backends after each run: every backend
