@@ -212,8 +212,10 @@ how much the framework and the application cost, independent of the machine. Why
 - ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB memory, Node ${m.node}${m.postgres ? `, ${m.postgres}` : ''}${m.redis ? `, Redis ${m.redis}` : ''}
 - Last run: ${record.date}${record.quick ? ' (**--quick**: shorter durations, smaller counts)' : ''}, scenarios: ${record.scenarios.join(', ')}; rows measured on: ${dates.join(', ')}
 - The load generator (autocannon) runs on the same cores as the server, for the floors and the
-  application alike. Other work on the machine during a run (here: other engineers' test runs
-  on the same 2 cores) shows up as noise of roughly ±15 %; compare ratios, not absolute figures.
+  application alike. Other work on the machine during a run shows up as noise, and it can be
+  large: while other engineers' test suites ran on these 2 cores, the read floor varied between
+  about 800 and 1,500 req/s from run to run. Compare ratios, not absolute figures (the read
+  floor and the API are loaded in turn, and each timed sign-up follows a DDL-floor sample).
 
 ## Results
 
