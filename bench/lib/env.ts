@@ -1,0 +1,131 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * The project root (this file is bench/lib/env.ts).
+ */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+/**
+ * Reads KEY=VALUE lines of a dotenv file (comments and blank lines skipped,
+ * surrounding quotes removed). Enough for the project's own .env.
+ */
+export function readDotEnv(path: string): Record<string, string> {
+  if (!existsSync(path)) return {}
+  const values: Record<string, string> = {}
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line)
+    if (!match) continue
+    let value = match[2].trim()
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1)
+    values[match[1]] = value
+  }
+  return values
+}
+
+/**
+ * The settings the harness starts from: the project's .env overridden by
+ * the environment of `npm run bench`.
+ */
+const KEYS = [
+  'APP_KEY',
+  'DB_HOST',
+  'DB_PORT',
+  'DB_USER',
+  'DB_PASSWORD',
+  'DB_DATABASE',
+  'DB_CONNECTION_LIFETIME_MS',
+  'REDIS_HOST',
+  'REDIS_PORT',
+  'REDIS_PASSWORD',
+  'JWT_SECRET',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_REFRESH_TTL',
+  'WORKER_CONCURRENCY',
+  'SWEEP_INTERVAL_MS',
+  'SWEEP_AGE_MS',
+  'BENCH_REDIS_DB',
+  'BENCH_DB_POOL_MAX',
+  'BENCH_PARALLEL',
+]
+
+export function baseSettings(): Record<string, string> {
+  const merged = readDotEnv(join(ROOT, '.env'))
+  for (const key of KEYS) {
+    if (process.env[key] !== undefined) merged[key] = process.env[key] as string
+  }
+  return merged
+}
+
+export interface BenchEnv {
+  /** settings shared by every process the harness starts */
+  common: Record<string, string>
+  database: string
+  redisDb: number
+  poolMax: number
+  /** connections used by the harness's own parallel SQL runners */
+  parallel: number
+}
+
+/**
+ * An empty directory used as ENV_PATH: the children read their settings
+ * from the environment alone, never from a .env file.
+ */
+let emptyEnvDir: string | undefined
+function noDotEnvDir() {
+  emptyEnvDir ??= mkdtempSync(join(tmpdir(), 'bench-env-'))
+  return emptyEnvDir
+}
+
+export function benchEnv(): BenchEnv {
+  const base = baseSettings()
+  const required = ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_DATABASE', 'REDIS_HOST', 'REDIS_PORT']
+  for (const key of required) {
+    if (!base[key]) throw new Error(`${key} is not set (.env or environment)`)
+  }
+  for (const key of ['DB_HOST', 'REDIS_HOST']) {
+    if (!['127.0.0.1', 'localhost', '::1'].includes(base[key])) {
+      throw new Error(`${key}=${base[key]}: the benchmark runs against loopback services only`)
+    }
+  }
+  const database = `${base.DB_DATABASE}_bench`
+  const redisDb = Number(base.BENCH_REDIS_DB ?? 15)
+  const poolMax = Number(base.BENCH_DB_POOL_MAX ?? 10)
+  const common: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    ENV_PATH: noDotEnvDir(),
+    TZ: 'UTC',
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    APP_KEY: base.APP_KEY ?? 'bench-app-key-0123456789abcdef0123456789',
+    DB_HOST: base.DB_HOST,
+    DB_PORT: base.DB_PORT,
+    DB_USER: base.DB_USER,
+    DB_PASSWORD: base.DB_PASSWORD ?? '',
+    DB_DATABASE: database,
+    DB_POOL_MAX: String(poolMax),
+    DB_CONNECTION_LIFETIME_MS: base.DB_CONNECTION_LIFETIME_MS ?? '300000',
+    REDIS_HOST: base.REDIS_HOST,
+    REDIS_PORT: base.REDIS_PORT,
+    REDIS_PASSWORD: base.REDIS_PASSWORD ?? '',
+    REDIS_DB: String(redisDb),
+    JWT_SECRET: base.JWT_SECRET ?? 'bench-jwt-secret-0123456789abcdef0123456789',
+    JWT_ISSUER: base.JWT_ISSUER ?? 'tenant-commerce',
+    JWT_AUDIENCE: base.JWT_AUDIENCE ?? 'tenant-commerce-api',
+    JWT_ACCESS_TTL: '2h',
+    JWT_REFRESH_TTL: base.JWT_REFRESH_TTL ?? '7d',
+    RATE_LIMIT_LOGIN: '0',
+    RATE_LIMIT_REGISTER: '0',
+    WORKER_CONCURRENCY: base.WORKER_CONCURRENCY ?? '8',
+    QUEUE_PREFIX: 'bench',
+    SWEEP_INTERVAL_MS: base.SWEEP_INTERVAL_MS ?? '10000',
+    SWEEP_AGE_MS: base.SWEEP_AGE_MS ?? '30000',
+  }
+  return { common, database, redisDb, poolMax, parallel: Number(base.BENCH_PARALLEL ?? 4) }
+}

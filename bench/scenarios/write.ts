@@ -1,0 +1,97 @@
+import type autocannon from 'autocannon'
+import type { BenchContext, Scenario } from '../lib/context.ts'
+import { writeTenant } from '../lib/fixtures.ts'
+import { anomalies, load } from '../lib/load.ts'
+import { orderBody, request, unavailable, waitUntilSettled } from '../lib/orders.ts'
+import { blocked, compared, type Row } from '../lib/report.ts'
+
+let sku = 0
+const productBody = () =>
+  JSON.stringify({
+    name: `Bench write ${++sku}`,
+    sku: `W-${process.pid}-${Date.now().toString(36)}-${sku}`,
+    price: '19.99',
+    stock: 100,
+  })
+
+/**
+ * write: POST /api/products/ (owner) and POST /api/orders/ (customer,
+ * accepted with 202), 50 connections for 10 s each. Target: ≥ 40 % of the
+ * read floor's req/s. The worker runs meanwhile (as in production) and
+ * the order backlog is drained before the next scenario.
+ */
+export const write: Scenario = {
+  name: 'write',
+  needs: { api: true, floors: ['read'] },
+  async run(ctx: BenchContext): Promise<Row[]> {
+    const tenant = await writeTenant(ctx)
+    const rows: Row[] = []
+    const floor = ctx.floors.read?.rps ?? null
+
+    const runs = [
+      {
+        metric: 'POST /api/products/ req/s',
+        path: '/api/products/',
+        expected: 201,
+        token: tenant.owner.token,
+        body: productBody,
+      },
+      {
+        metric: 'POST /api/orders/ req/s',
+        path: '/api/orders/',
+        expected: 202,
+        token: tenant.customers[0].token,
+        body: () => orderBody(tenant),
+      },
+    ]
+    for (const run of runs) {
+      const probe = await request(ctx, 'POST', run.path, run.token, JSON.parse(run.body()))
+      const problem = unavailable(`POST ${run.path}`, probe, run.expected)
+      if (problem) {
+        rows.push(...blocked('write', [[run.metric, '≥ 40 % of floor']], problem))
+        continue
+      }
+      const options = {
+        url: ctx.api!.url,
+        path: run.path,
+        method: 'POST' as const,
+        connections: ctx.sizes.connections,
+        headers: { authorization: `Bearer ${run.token}` },
+        expect: (status: number) => status === run.expected,
+        setupRequest: (req: autocannon.Request) => {
+          req.body = run.body()
+          return req
+        },
+      }
+      await load({ ...options, duration: 1 })
+      const result = await load({ ...options, duration: ctx.sizes.writeSeconds })
+      rows.push(
+        compared(
+          {
+            scenario: 'write',
+            metric: run.metric,
+            value: result.rps,
+            unit: 'req/s',
+            floor,
+            floorName: 'read floor',
+            target: '≥ 40 % of floor',
+            note:
+              [
+                anomalies(result, (status) => status === run.expected),
+                `p50 ${result.p50?.toFixed(1)} ms, p99 ${result.p99?.toFixed(1)} ms`,
+              ]
+                .filter(Boolean)
+                .join('; ') || undefined,
+          },
+          { atLeast: 0.4 }
+        )
+      )
+    }
+
+    if (ctx.worker.running) {
+      const settled = await waitUntilSettled(ctx, [tenant.id], ctx.sizes.settleSeconds * 1000)
+      if (!settled) ctx.log('write: the order backlog did not drain in time')
+    }
+    return rows
+  },
+}
