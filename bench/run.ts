@@ -264,7 +264,7 @@ function floorRows(ctx: BenchContext): Row[] {
   const rows: Row[] = []
   if (floors.read) {
     const note =
-      'bare node:http + pg: JWT check; BEGIN + set_config + principal check, the page with count(*) over (), COMMIT (3 round trips); 50 connections'
+      'bare node:http + pg: JWT check; BEGIN + set_config + principal check, the page with its total from a scalar count subquery, COMMIT (3 round trips); 50 connections'
     rows.push(row('read floor req/s', floors.read.rps, 'req/s', note))
     rows.push(row('read floor p50', floors.read.p50, 'ms', note))
     rows.push(row('read floor p99', floors.read.p99, 'ms', note))

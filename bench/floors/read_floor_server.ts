@@ -9,7 +9,8 @@
  *   where the same select confirms the tenant is active and the user and
  *   the login session are valid (the contract refuses revoked sessions and
  *   deactivated users at once, so some query must check them);
- * - round trip 2: the page, with the total carried by `count(*) over ()`;
+ * - round trip 2: the page, with the total carried by a scalar subquery
+ *   (`(select count(*) from products …)`, evaluated once);
  * - round trip 3: `COMMIT`;
  * - shape the rows (money as "12.00", ISO timestamps) and send JSON.
  *
@@ -71,7 +72,7 @@ async function authenticate(header: string | undefined): Promise<Principal | nul
 }
 
 const PAGE_SQL = `select id, name, sku, price, stock, description, is_active, assigned_to,
-         created_at, updated_at, count(*) over () as total
+         created_at, updated_at, (select count(*) from products %WHERE%) as total
   from products %WHERE% order by id limit $1 offset $2`
 
 function send(res: http.ServerResponse, status: number, body: unknown) {
@@ -107,7 +108,7 @@ async function listProducts(principal: Principal, page: number, perPage: number)
       return { status: 403, body: error('This store is suspended', 'E_TENANT_SUSPENDED') }
     }
     const where = entry.role === 'customer' ? 'where is_active' : ''
-    const { rows } = await client.query(PAGE_SQL.replace('%WHERE%', where), [
+    const { rows } = await client.query(PAGE_SQL.replaceAll('%WHERE%', where), [
       perPage,
       (page - 1) * perPage,
     ])
