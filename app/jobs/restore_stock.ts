@@ -1,5 +1,5 @@
 import { withTenant } from '#tenancy/context'
-import { moveStock } from '#services/stock_ledger'
+import { moveStockBatch } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
 import type { JobData } from '#queue/queues'
 
@@ -40,19 +40,17 @@ export async function restoreStock({ tenantId, refId: orderId }: JobData): Promi
         taken.map((line) => line.product_id)
       )
     }
-    for (const line of taken) {
-      if (line.qty <= 0) continue
-      await moveStock(
-        {
-          productId: line.product_id,
-          delta: line.qty,
-          kind: 'cancellation',
-          orderId,
-          reason: `order #${orderId} cancelled`,
-        },
-        trx
-      )
-    }
+    await moveStockBatch(
+      {
+        kind: 'cancellation',
+        reason: `order #${orderId} cancelled`,
+        orderId,
+        lines: taken
+          .filter((line) => line.qty > 0)
+          .map((line) => ({ productId: line.product_id, delta: line.qty })),
+      },
+      trx
+    )
     await completeOutbox('restore-stock', orderId)
     return 'restored'
   })

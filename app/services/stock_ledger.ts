@@ -77,3 +77,46 @@ export async function recordInitialStock(
     [productId, stock]
   )
 }
+
+/**
+ * Applies the movements of one order (or adjustment) in one statement:
+ * every product row and its movement together, whatever the number of
+ * lines. The caller holds the product rows locked (ascending ids).
+ */
+export async function moveStockBatch(
+  batch: {
+    kind: MovementKind
+    reason: string
+    orderId?: number | null
+    adjustmentId?: number | null
+    lines: { productId: number; delta: number }[]
+  },
+  trx: TransactionClientContract = currentTenant().trx
+): Promise<void> {
+  const lines = batch.lines.filter((line) => line.delta !== 0)
+  if (lines.length === 0) return
+  const ids = lines.map((line) => line.productId)
+  const deltas = lines.map((line) => line.delta)
+  if (![...ids, ...deltas].every(Number.isSafeInteger)) {
+    throw new TypeError('Stock movements take integer ids and deltas')
+  }
+  const bindings: unknown[] = [
+    `{${ids.join(',')}}`,
+    `{${deltas.join(',')}}`,
+    batch.reason,
+    batch.kind,
+    batch.orderId ?? null,
+    batch.adjustmentId ?? null,
+  ]
+  await trx.rawQuery(MOVE_BATCH_SQL, bindings as never)
+}
+
+const MOVE_BATCH_SQL = `
+  with moved as (
+    update products p set stock = p.stock + m.delta, updated_at = now()
+    from unnest(?::bigint[], ?::integer[]) as m(product_id, delta)
+    where p.id = m.product_id
+    returning p.id, m.delta
+  )
+  insert into stock_movements (product_id, delta, reason, kind, order_id, adjustment_id)
+  select id, delta, ?, ?, ?, ? from moved`
