@@ -1,12 +1,13 @@
 import { withTenant } from '#tenancy/context'
-import { moveStockBatch } from '#services/stock_ledger'
+import { movementCtes } from '#services/stock_ledger'
 import type { JobData } from '#queue/queues'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 
 export type ConfirmOutcome = 'confirmed' | 'rejected' | 'skipped'
 
-interface Line {
-  product_id: number
+interface Row {
+  status: string | null
+  product_id: number | null
   qty: number
   sku: string
   name: string
@@ -14,33 +15,34 @@ interface Line {
   line_count: number
 }
 
-/**
- * The order's lines with their products, locked in ascending product id
- * order: PostgreSQL applies ORDER BY before the locking clause, so rows are
- * locked as they come out sorted. Placement merges duplicate lines, so a
- * product appears once. A line whose product was deleted since is missing
- * from the result; `line_count` tells.
- */
-const LINES_SQL = `
-  select i.product_id, i.qty, i.sku, i.name, p.stock,
-         (select count(*) from order_items where order_id = i.order_id) as line_count
-  from order_items i
-  join products p on p.id = i.product_id
-  where i.order_id = ?
-  order by p.id
-  for update of p`
+interface Line {
+  product_id: number
+  qty: number
+  sku: string
+  name: string
+  stock: number
+}
 
 /**
- * Marks the order final and its outbox row done, in one statement.
+ * Locks the order, then, if it is still pending, its lines' products in
+ * ascending id order (PostgreSQL applies ORDER BY before the locking
+ * clause, so rows are locked as they come out sorted), and reads both.
+ * Placement merges duplicate lines, so a product appears once. A line whose
+ * product was deleted since is missing from the rows; `line_count` tells.
  */
-const FINISH_SQL = `
-  with finished as (
-    update orders
-    set status = ?, rejection_reason = ?, updated_at = now(),
-        confirmed_at = case when ? = 'confirmed' then now() else confirmed_at end
-    where id = ?
-  )
-  delete from outbox where job = 'confirm-order' and ref_id = ?`
+const LOCK_SQL = `
+  with target as (select id, status from orders where id = ? for update)
+  select t.status, l.product_id, l.qty, l.sku, l.name, l.stock,
+         (select count(*) from order_items where order_id = t.id) as line_count
+  from target t
+  left join lateral (
+    select i.product_id, i.qty, i.sku, i.name, p.stock
+    from order_items i
+    join products p on p.id = i.product_id
+    where i.order_id = t.id and t.status = 'pending'
+    order by p.id
+    for update of p
+  ) l on true`
 
 /**
  * Confirms or rejects one pending order, in one tenant transaction:
@@ -54,59 +56,69 @@ const FINISH_SQL = `
  *   `rejected` with a reason naming the product, and no stock moves.
  * The outbox row is deleted in the same transaction.
  *
- * Five round trips whatever the number of lines: BEGIN with the tenant
- * entry, the order lock, the lines with their product locks, the ledger,
- * the final state (and COMMIT).
+ * Four round trips whatever the number of lines: BEGIN with the tenant
+ * entry; the locks and reads; the ledger, the final state and the outbox
+ * in one statement; COMMIT.
  */
 export async function confirmOrder({ tenantId, refId: orderId }: JobData): Promise<ConfirmOutcome> {
   return withTenant(tenantId, async (trx) => {
-    const { rows: orders } = await trx.rawQuery(
-      'select status from orders where id = ? for update',
-      [orderId]
-    )
-    if (orders[0]?.status !== 'pending') {
+    const { rows } = await trx.rawQuery<{ rows: Row[] }>(LOCK_SQL, [orderId])
+    if (rows[0]?.status !== 'pending') {
       await finish(trx, orderId, null)
       return 'skipped'
     }
 
-    const { rows: lines } = await trx.rawQuery<{ rows: Line[] }>(LINES_SQL, [orderId])
-    const reason = rejectionReason(lines) ?? (await missingProduct(trx, orderId, lines))
+    const lines = rows.filter((row): row is Row & Line => row.product_id !== null)
+    const reason =
+      insufficientStock(lines) ??
+      (lines.length === rows[0].line_count && lines.length > 0
+        ? null
+        : await missingProduct(trx, orderId))
     if (reason) {
-      await finish(trx, orderId, { status: 'rejected', reason })
+      await finish(trx, orderId, { status: 'rejected', reason, lines: [] })
       return 'rejected'
     }
 
-    await moveStockBatch(
-      {
-        kind: 'order',
-        reason: `order #${orderId}`,
-        orderId,
-        lines: lines.map((line) => ({ productId: line.product_id, delta: -line.qty })),
-      },
-      trx
-    )
-    await finish(trx, orderId, { status: 'confirmed', reason: null })
+    await finish(trx, orderId, { status: 'confirmed', reason: null, lines })
     return 'confirmed'
   })
 }
 
 /**
- * Sets the final state (if any) and deletes the outbox row.
+ * In one statement: the stock movements (if any), the order's final state
+ * (if any), and the outbox row marked done.
  */
 async function finish(
   trx: TransactionClientContract,
   orderId: number,
-  outcome: { status: 'confirmed' | 'rejected'; reason: string | null } | null
+  outcome: { status: 'confirmed' | 'rejected'; reason: string | null; lines: Line[] } | null
 ) {
-  if (!outcome) {
-    await trx.rawQuery(`delete from outbox where job = 'confirm-order' and ref_id = ?`, [orderId])
-    return
+  const ctes: string[] = []
+  const bindings: unknown[] = []
+  if (outcome) {
+    const movements = movementCtes({
+      kind: 'order',
+      reason: `order #${orderId}`,
+      orderId,
+      lines: outcome.lines.map((line) => ({ productId: line.product_id, delta: -line.qty })),
+    })
+    if (movements) {
+      ctes.push(movements.sql)
+      bindings.push(...movements.bindings)
+    }
+    ctes.push(`finished as (
+      update orders
+      set status = ?, rejection_reason = ?, updated_at = now(),
+          confirmed_at = case when ? = 'confirmed' then now() else confirmed_at end
+      where id = ?
+    )`)
+    bindings.push(outcome.status, outcome.reason, outcome.status, orderId)
   }
-  const bindings: unknown[] = [outcome.status, outcome.reason, outcome.status, orderId, orderId]
-  await trx.rawQuery(FINISH_SQL, bindings as never)
+  const sql = `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}delete from outbox where job = 'confirm-order' and ref_id = ?`
+  await trx.rawQuery(sql, [...bindings, orderId] as never)
 }
 
-function rejectionReason(lines: Line[]): string | null {
+function insufficientStock(lines: Line[]): string | null {
   for (const line of lines) {
     if (line.stock < line.qty) {
       return `Insufficient stock for product ${line.product_id} (${line.sku}, "${line.name}"): ${line.qty} requested, ${line.stock} available`
@@ -116,15 +128,10 @@ function rejectionReason(lines: Line[]): string | null {
 }
 
 /**
- * Names a line whose product no longer exists (or an order without
- * lines); null when every line's product was found.
+ * Names a line whose product no longer exists, or says the order has no
+ * lines.
  */
-async function missingProduct(
-  trx: TransactionClientContract,
-  orderId: number,
-  found: Line[]
-): Promise<string | null> {
-  if (found.length > 0 && found.length === found[0].line_count) return null
+async function missingProduct(trx: TransactionClientContract, orderId: number): Promise<string> {
   const { rows } = await trx.rawQuery(
     `select product_id, sku, name from order_items i
      where order_id = ? and not exists (select 1 from products p where p.id = i.product_id)

@@ -78,45 +78,61 @@ export async function recordInitialStock(
   )
 }
 
+export interface MovementBatch {
+  kind: MovementKind
+  reason: string
+  orderId?: number | null
+  adjustmentId?: number | null
+  lines: { productId: number; delta: number }[]
+}
+
 /**
- * Applies the movements of one order (or adjustment) in one statement:
- * every product row and its movement together, whatever the number of
- * lines. The caller holds the product rows locked (ascending ids).
+ * The movements of one order (or adjustment) as two common table
+ * expressions, `moved` (the product rows) and `movements` (the ledger
+ * rows), so a caller can apply them in the same statement as its own
+ * change of state. The caller holds the product rows locked (ascending
+ * ids). Returns null when there is nothing to move.
  */
-export async function moveStockBatch(
-  batch: {
-    kind: MovementKind
-    reason: string
-    orderId?: number | null
-    adjustmentId?: number | null
-    lines: { productId: number; delta: number }[]
-  },
-  trx: TransactionClientContract = currentTenant().trx
-): Promise<void> {
+export function movementCtes(batch: MovementBatch): { sql: string; bindings: unknown[] } | null {
   const lines = batch.lines.filter((line) => line.delta !== 0)
-  if (lines.length === 0) return
+  if (lines.length === 0) return null
   const ids = lines.map((line) => line.productId)
   const deltas = lines.map((line) => line.delta)
   if (![...ids, ...deltas].every(Number.isSafeInteger)) {
     throw new TypeError('Stock movements take integer ids and deltas')
   }
-  const bindings: unknown[] = [
-    `{${ids.join(',')}}`,
-    `{${deltas.join(',')}}`,
-    batch.reason,
-    batch.kind,
-    batch.orderId ?? null,
-    batch.adjustmentId ?? null,
-  ]
-  await trx.rawQuery(MOVE_BATCH_SQL, bindings as never)
+  return {
+    sql: `moved as (
+      update products p set stock = p.stock + m.delta, updated_at = now()
+      from unnest(?::bigint[], ?::integer[]) as m(product_id, delta)
+      where p.id = m.product_id
+      returning p.id, m.delta
+    ),
+    movements as (
+      insert into stock_movements (product_id, delta, reason, kind, order_id, adjustment_id)
+      select id, delta, ?, ?, ?, ? from moved
+    )`,
+    bindings: [
+      `{${ids.join(',')}}`,
+      `{${deltas.join(',')}}`,
+      batch.reason,
+      batch.kind,
+      batch.orderId ?? null,
+      batch.adjustmentId ?? null,
+    ],
+  }
 }
 
-const MOVE_BATCH_SQL = `
-  with moved as (
-    update products p set stock = p.stock + m.delta, updated_at = now()
-    from unnest(?::bigint[], ?::integer[]) as m(product_id, delta)
-    where p.id = m.product_id
-    returning p.id, m.delta
-  )
-  insert into stock_movements (product_id, delta, reason, kind, order_id, adjustment_id)
-  select id, delta, ?, ?, ?, ? from moved`
+/**
+ * Applies the movements of one order (or adjustment) in one statement:
+ * every product row and its movement together, whatever the number of
+ * lines.
+ */
+export async function moveStockBatch(
+  batch: MovementBatch,
+  trx: TransactionClientContract = currentTenant().trx
+): Promise<void> {
+  const ctes = movementCtes(batch)
+  if (!ctes) return
+  await trx.rawQuery(`with ${ctes.sql} select count(*) from moved`, ctes.bindings as never)
+}

@@ -417,6 +417,30 @@ test.group('Orders: confirmation by the worker', (group) => {
     return response.body().id as number
   }
 
+  test('a product deleted since placement: rejected naming it, no stock moved', async ({
+    client,
+    assert,
+  }) => {
+    const kept = await givenProduct(w.tenant, { stock: 5 })
+    const deleted = await givenProduct(w.tenant, { stock: 5 })
+    const orderId = await place(client, [
+      { product_id: kept.id, qty: 1 },
+      { product_id: deleted.id, qty: 1 },
+    ])
+    await expectStatus(
+      client.delete(`/api/products/${deleted.id}/`).bearerToken(w.tenant.owner.token),
+      204
+    )
+    assert.equal(await confirmOrder({ tenantId: w.tenant.id, refId: orderId }), 'rejected')
+
+    const order = await orderRow(w.tenant.id, orderId)
+    assert.equal(order.status, 'rejected')
+    assert.include(order.rejection_reason, `Product ${deleted.id}`)
+    assert.include(order.rejection_reason, 'no longer exists')
+    assert.equal(await stockOf(w.tenant.id, kept.id), 5)
+    assert.lengthOf(await movementsOf(w.tenant.id, { orderId }), 0)
+  })
+
   test('enough stock: confirmed, stock taken through the ledger, outbox row gone', async ({
     client,
     assert,
