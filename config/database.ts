@@ -52,6 +52,11 @@ const dbConfig = defineConfig({
         naturalSort: true,
         paths: ['database/migrations'],
       },
+      /**
+       * Platform models are written by hand and tenant data is read as plain
+       * rows: no generated schema classes.
+       */
+      schemaGeneration: { enabled: false },
     },
   },
 })
