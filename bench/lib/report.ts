@@ -151,6 +151,13 @@ export function writeResults(record: RunRecord): string {
 const DATA_MARK = '<!-- bench-data '
 
 /**
+ * The hand-written part of BENCHMARKS.md: optimisations and shortfalls.
+ */
+function analysis(file = join(ROOT, 'bench', 'ANALYSIS.md')): string {
+  return existsSync(file) ? `${readFileSync(file, 'utf8').trim()}\n` : ''
+}
+
+/**
  * Rewrites BENCHMARKS.md. A run of some scenarios replaces only their rows:
  * the rows of the other scenarios are kept from the previous file (which
  * carries its data in a trailing comment), each with the date it was
@@ -228,6 +235,7 @@ ${pending.length ? `\n**Pending** (endpoint, worker or command not on this branc
 |---|---|---|
 ${floors.map((row) => `| ${row.metric} | ${row.status === 'measured' ? fmt(row.value, row.unit) : `${row.status}: ${row.note ?? ''}`} | ${row.status === 'measured' ? (row.note ?? '') : ''} |`).join('\n')}
 
+${analysis()}
 ## How to reproduce
 
 Needs PostgreSQL and Redis on loopback (\`docker compose up -d\` or local services) and the
