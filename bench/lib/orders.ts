@@ -148,3 +148,18 @@ export function unavailable(
     missing: false,
   }
 }
+
+/**
+ * Places one order as the tenant's first customer: null when the endpoint
+ * accepts it (202), else why an order scenario cannot run.
+ */
+export async function ordersUnavailable(ctx: BenchContext, tenant: SeedTenant) {
+  const probe = await request(
+    ctx,
+    'POST',
+    '/api/orders/',
+    tenant.customers[0].token,
+    JSON.parse(orderBody(tenant))
+  )
+  return unavailable('POST /api/orders/', probe, 202)
+}

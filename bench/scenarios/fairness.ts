@@ -7,7 +7,7 @@ import {
   orderBody,
   orderCounts,
   request,
-  unavailable,
+  ordersUnavailable,
   waitUntilSettled,
 } from '../lib/orders.ts'
 import { blocked, compared, type Row } from '../lib/report.ts'
@@ -53,14 +53,7 @@ export const fairness: Scenario = {
         missing: true,
       })
     }
-    const probe = await request(
-      ctx,
-      'POST',
-      '/api/orders/',
-      a.customers[0].token,
-      JSON.parse(orderBody(a))
-    )
-    const problem = unavailable('POST /api/orders/', probe, 202)
+    const problem = await ordersUnavailable(ctx, a)
     if (problem) return blocked('fairness', METRICS, problem)
     if (!ctx.worker.running) await ctx.worker.start()
     await waitUntilSettled(ctx, [a.id, b.id], ctx.sizes.settleSeconds * 1000)

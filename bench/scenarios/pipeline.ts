@@ -5,11 +5,9 @@ import {
   confirmationLatencies,
   confirmationRate,
   databaseNow,
-  orderBody,
   orderCounts,
-  request,
   roundRobinOrders,
-  unavailable,
+  ordersUnavailable,
   waitUntilSettled,
 } from '../lib/orders.ts'
 import { blocked, compared, type Row } from '../lib/report.ts'
@@ -41,14 +39,7 @@ export const pipeline: Scenario = {
         missing: true,
       })
     }
-    const probe = await request(
-      ctx,
-      'POST',
-      '/api/orders/',
-      tenants[0].customers[0].token,
-      JSON.parse(orderBody(tenants[0]))
-    )
-    const problem = unavailable('POST /api/orders/', probe, 202)
+    const problem = await ordersUnavailable(ctx, tenants[0])
     if (problem) return blocked('pipeline', METRICS, problem)
 
     const ids = tenants.map((tenant) => tenant.id)
