@@ -1,6 +1,5 @@
 import env from '#start/env'
 import limiter from '@adonisjs/limiter/services/main'
-import { errors as limiterErrors } from '@adonisjs/limiter'
 import { InvalidCredentialsException } from '#exceptions/auth'
 
 /**
@@ -32,28 +31,39 @@ export async function throttleSignUp(ip: string) {
 
 /**
  * Runs a login attempt under the failed-login limits: refused outright
- * (429) while the username or the IP has used up its allowance; a
- * refusal of the credentials (InvalidCredentialsException) counts against both; a success clears the
- * username's counter (not the IP's: a client with one valid account must
- * not be able to reset its guessing budget for others).
+ * (429) while the username or the IP has used up its allowance.
+ *
+ * The attempt is reserved on both counters before the password is checked
+ * (`consume` is atomic), so a burst of parallel guesses cannot all pass
+ * under the limit while the slow hash runs. Only a refusal of the
+ * credentials keeps the reservation; any other outcome gives it back. A
+ * success clears the username's counter (not the IP's: a client with one
+ * valid account must not be able to reset its guessing budget for others).
  */
 export async function throttleLogin<T>(username: string, ip: string, attempt: () => Promise<T>) {
   if (rateLimits.login <= 0) return attempt()
 
   const store = limiter.use({ requests: rateLimits.login, duration: rateLimits.loginWindow })
-  const keys = [`login_user_${username.toLowerCase()}`, `login_ip_${ip}`]
+  const [userKey, ipKey] = [`login_user_${username.toLowerCase()}`, `login_ip_${ip}`]
 
-  const counters = await Promise.all(keys.map((key) => store.get(key)))
-  const exhausted = counters.find((counter) => counter && counter.remaining <= 0)
-  if (exhausted) throw new limiterErrors.E_TOO_MANY_REQUESTS(exhausted)
+  const reserved: string[] = []
+  try {
+    for (const key of [userKey, ipKey]) {
+      await store.consume(key)
+      reserved.push(key)
+    }
+  } catch (error) {
+    await Promise.all(reserved.map((key) => store.decrement(key)))
+    throw error
+  }
 
   try {
     const result = await attempt()
-    await store.delete(keys[0])
+    await Promise.all([store.delete(userKey), store.decrement(ipKey)])
     return result
   } catch (error) {
-    if (error instanceof InvalidCredentialsException) {
-      await Promise.all(keys.map((key) => store.increment(key)))
+    if (!(error instanceof InvalidCredentialsException)) {
+      await Promise.all(reserved.map((key) => store.decrement(key)))
     }
     throw error
   }

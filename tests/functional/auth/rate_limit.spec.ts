@@ -42,6 +42,19 @@ test.group('Auth / rate limits', (group) => {
     assert.isAtMost(retryAfter, 15 * 60)
   })
 
+  test('a burst of parallel guesses gets no more attempts than the limit', async ({
+    client,
+    assert,
+  }) => {
+    const store = await registerStore(client)
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, () => login(client, store.user.username, 'wrong password'))
+    )
+    const statuses = responses.map((response) => response.status())
+    assert.equal(statuses.filter((status) => status === 401).length, 3)
+    assert.equal(statuses.filter((status) => status === 429).length, 9)
+  })
+
   test('failed logins per IP, whatever the usernames', async ({ client }) => {
     const store = await registerStore(client)
     const ip = uniqueIp()
