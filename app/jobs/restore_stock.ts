@@ -1,5 +1,5 @@
 import { withTenant } from '#tenancy/context'
-import { moveStockBatch } from '#services/stock_ledger'
+import { MAX_STOCK, moveStockBatch } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
 import type { JobData } from '#queue/queues'
 
@@ -34,20 +34,28 @@ export async function restoreStock({ tenantId, refId: orderId }: JobData): Promi
        where order_id = ? and kind = 'order' group by product_id order by product_id`,
       [orderId]
     )
+    const stockOf = new Map<number, number>()
     if (taken.length > 0) {
-      await trx.rawQuery(
-        `select id from products where id in (${taken.map(() => '?').join(', ')}) order by id for update`,
+      const { rows: locked } = await trx.rawQuery<{ rows: { id: number; stock: number }[] }>(
+        `select id, stock from products where id in (${taken.map(() => '?').join(', ')}) order by id for update`,
         taken.map((line) => line.product_id)
       )
+      for (const product of locked) stockOf.set(product.id, product.stock)
     }
+    // A product whose stock was set near the integer maximum since the
+    // order took its units gets back only what fits: the job must finish,
+    // or the rest of the order's stock would never come back either.
     await moveStockBatch(
       {
         kind: 'cancellation',
         reason: `order #${orderId} cancelled`,
         orderId,
         lines: taken
-          .filter((line) => line.qty > 0)
-          .map((line) => ({ productId: line.product_id, delta: line.qty })),
+          .filter((line) => line.qty > 0 && stockOf.has(line.product_id))
+          .map((line) => ({
+            productId: line.product_id,
+            delta: Math.min(line.qty, MAX_STOCK - stockOf.get(line.product_id)!),
+          })),
       },
       trx
     )

@@ -14,6 +14,7 @@ import {
 } from '#tests/support/orders'
 import { confirmOrder } from '#jobs/confirm_order'
 import { restoreStock } from '#jobs/restore_stock'
+import { MAX_STOCK } from '#services/stock_ledger'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
 interface World {
@@ -661,6 +662,37 @@ test.group('Orders: moving along (PATCH) and cancelling', (group) => {
       ['order', -7],
       ['cancellation', 7],
     ])
+  })
+
+  test('a restore that would pass the integer maximum gives back what fits and finishes', async ({
+    client,
+    assert,
+  }) => {
+    const product = await givenProduct(w.tenant, { stock: 10 })
+    const placedOrder = await client
+      .post('/api/orders/')
+      .bearerToken(w.customer.token)
+      .json({ items: [{ product_id: product.id, qty: 7 }] })
+    placedOrder.assertStatus(202)
+    const id = placedOrder.body().id
+    assert.equal(await confirmOrder({ tenantId: w.tenant.id, refId: id }), 'confirmed')
+    await expectStatus(
+      client
+        .patch(`/api/products/${product.id}/`)
+        .bearerToken(w.tenant.owner.token)
+        .json({ stock: MAX_STOCK - 3 }),
+      200
+    )
+    await expectStatus(client.post(`/api/orders/${id}/cancel/`).bearerToken(w.customer.token), 200)
+
+    assert.equal(await restoreStock({ tenantId: w.tenant.id, refId: id }), 'restored')
+    assert.equal(await stockOf(w.tenant.id, product.id), MAX_STOCK)
+    assert.equal(await ledgerSum(w.tenant.id, product.id), MAX_STOCK)
+    const { rows } = await db.rawQuery(
+      `select count(*)::int as n from ${quoteIdent(tenantSchema(w.tenant.id))}.outbox where ref_id = ?`,
+      [id]
+    )
+    assert.equal(rows[0].n, 0)
   })
 
   test('the owner may cancel through PATCH too', async ({ client, assert }) => {
