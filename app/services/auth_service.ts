@@ -58,20 +58,25 @@ export class AuthService {
     const passwordHash = await hash.make(input.password)
 
     let provisioned
+    let pair: TokenPair | undefined
     try {
-      provisioned = await new TenantProvisioner().provision({
-        name: input.store_name,
-        owner: { username: input.username, email: input.email, passwordHash },
-      })
+      provisioned = await new TenantProvisioner().provision(
+        {
+          name: input.store_name,
+          owner: { username: input.username, email: input.email, passwordHash },
+        },
+        async (trx, { tenant, owner }) => {
+          pair = await startSession({ id: owner.id, tenantId: tenant.id, role: 'owner' }, trx)
+        }
+      )
     } catch (error) {
       throw asSignUpConflict(error)
     }
 
     const { tenant, owner } = provisioned
-    const pair = await startSession({ id: owner.id, tenantId: tenant.id, role: 'owner' })
     return {
-      access: pair.access,
-      refresh: pair.refresh,
+      access: pair!.access,
+      refresh: pair!.refresh,
       user: { id: owner.id, username: owner.username, email: owner.email, role: 'owner' },
       tenant: { id: tenant.id, name: tenant.name, slug: tenant.slug },
     }

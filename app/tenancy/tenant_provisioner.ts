@@ -33,7 +33,17 @@ export class TenantProvisioner {
    */
   constructor(private afterStep?: (step: ProvisionStep) => void | Promise<void>) {}
 
-  async provision(input: ProvisionInput): Promise<ProvisionedTenant> {
+  /**
+   * `inTransaction` runs last, inside the same transaction (sign-up starts
+   * the owner's login session there, so a failure leaves no tenant behind).
+   */
+  async provision(
+    input: ProvisionInput,
+    inTransaction?: (
+      trx: TransactionClientContract,
+      provisioned: ProvisionedTenant
+    ) => Promise<void>
+  ): Promise<ProvisionedTenant> {
     const result = await db.transaction(async (trx) => {
       const tenant = await this.insertTenant(trx, input.name)
       await this.afterStep?.('tenant')
@@ -50,7 +60,7 @@ export class TenantProvisioner {
       await this.afterStep?.('owner')
 
       const owner = rows[0]
-      return {
+      const provisioned = {
         tenant,
         owner: {
           id: owner.id,
@@ -60,6 +70,8 @@ export class TenantProvisioner {
           tenantId: tenant.id,
         },
       }
+      await inTransaction?.(trx, provisioned)
+      return provisioned
     })
 
     await emitter.emit('tenant:provisioned', {

@@ -82,6 +82,31 @@ test.group('Tenant provisioning', () => {
       })
   }
 
+  test("a failure in the caller's in-transaction step leaves nothing behind", async ({
+    assert,
+  }) => {
+    const name = `Failing session ${Date.now()}`
+    await assert.rejects(
+      () =>
+        new TenantProvisioner().provision(
+          {
+            name,
+            owner: {
+              username: `fail_session_${Date.now()}`,
+              email: `fail_session_${Date.now()}@example.com`,
+              passwordHash: 'x',
+            },
+          },
+          async () => {
+            throw new Error('session could not start')
+          }
+        ),
+      /session could not start/
+    )
+    const { rows } = await db.rawQuery('select id from public.tenants where name = ?', [name])
+    assert.lengthOf(rows, 0)
+  })
+
   test('a taken store name is a unique violation on "name"', async ({ assert }) => {
     const tenant = await givenTenant()
     const error = await new TenantProvisioner()
