@@ -30,6 +30,8 @@ export interface AccessSubject {
 
 const key = new TextEncoder().encode(jwtConfig.secret)
 
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 export function seconds(duration: string | number): number {
   return Math.round(string.milliseconds.parse(duration) / 1000)
 }
@@ -70,11 +72,12 @@ export async function verifyAccessToken(token: string): Promise<AccessClaims | n
       claims.token_type === 'access' &&
       typeof claims.sub === 'string' &&
       /^[1-9][0-9]{0,15}$/.test(claims.sub) &&
+      Number.isSafeInteger(Number(claims.sub)) &&
       Number.isSafeInteger(claims.tenant_id) &&
       (claims.tenant_id as number) > 0 &&
       ROLES.includes(claims.role as Role) &&
       typeof claims.sid === 'string' &&
-      /^[0-9a-f-]{36}$/.test(claims.sid) &&
+      UUID.test(claims.sid) &&
       typeof claims.jti === 'string'
     return valid ? (claims as AccessClaims) : null
   } catch (error) {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { parseTenantId, tenantSchema, tenantSearchPath } from '#tenancy/schema'
 import { beginWithEntry } from '#tenancy/tenant_transaction'
+import { UUID } from '#auth/jwt'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 
 /**
@@ -81,8 +82,6 @@ function entrySql(tenantId: number, principal?: Principal): string {
     left join public.auth_sessions s on s.id = '${principal.sessionId}' and s.user_id = u.id
     where t.id = ${tenantId}`
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function toEntry(row: Record<string, any> | undefined, principal?: Principal): TenantEntry | null {
   if (!row) return null
