@@ -9,20 +9,10 @@ import type { JobName } from '#queue/queues'
  * BullMQ. The job's handler deletes the row in the transaction that does
  * the work, so the outbox is exactly the work not yet done, and the
  * sweeper re-publishes whatever stays in it too long.
- */
-export async function enqueue(job: JobName, refId: number): Promise<void> {
-  const { trx, tenantId } = currentTenant()
-  await trx.rawQuery(
-    `insert into outbox (job, ref_id) values (?, ?) on conflict (job, ref_id) do nothing`,
-    [job, refId]
-  )
-  trx.after('commit', () => relay(job, tenantId, refId))
-}
-
-/**
- * For callers that wrote the outbox row themselves (in the same statement
- * as the business rows): publish it once the tenant transaction commits.
- * Registered on the request's outer transaction, never on a savepoint.
+ *
+ * Callers write the outbox row in the same statement as the business rows,
+ * then ask for it to be published once the tenant transaction commits
+ * (registered on the request's outer transaction, never on a savepoint).
  */
 export function relayAfterCommit(job: JobName, refId: number): void {
   const { trx, tenantId } = currentTenant()

@@ -46,13 +46,6 @@ export function currentTenant(): TenantScope {
 }
 
 /**
- * The current tenant scope, or undefined outside one.
- */
-export function findTenant(): TenantScope | undefined {
-  return storage.getStore()
-}
-
-/**
  * Shorthand for a query builder on a tenant table in the current scope.
  */
 export function tenantQuery(table: string) {
