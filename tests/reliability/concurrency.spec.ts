@@ -11,9 +11,9 @@ import {
   movementsOf,
   orderStatuses,
   outboxCount,
-  resetQueues,
   stockOf,
   finalCount,
+  givenShopWithCustomers,
 } from '#tests/support/orders'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { confirmOrder } from '#jobs/confirm_order'
@@ -44,9 +44,7 @@ test.group('Reliability: concurrency', (group) => {
   let workers: WorkerHandle | undefined
 
   group.each.setup(async () => {
-    await resetQueues()
-    tenant = await givenTenant()
-    customers = await Promise.all(Array.from({ length: 6 }, () => givenUser(tenant, 'customer')))
+    ;({ tenant, customers } = await givenShopWithCustomers(6))
     return async () => {
       await workers?.close()
       workers = undefined

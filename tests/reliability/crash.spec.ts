@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
+import type { GivenTenant, GivenUser } from '#tests/support/fixtures'
 import {
   eventually,
   givenProduct,
@@ -9,11 +9,11 @@ import {
   movementsOf,
   orderStatuses,
   outboxCount,
-  resetQueues,
   stockOf,
   type GivenProduct,
   finalCount,
   placeOneUnitOrders,
+  givenShopWithCustomers,
 } from '#tests/support/orders'
 import { privateRedis, runAce, spawnWorker, type WorkerProcess } from '#tests/support/processes'
 import { queue } from '#queue/queues'
@@ -58,9 +58,7 @@ test.group('Reliability: worker processes', (group) => {
   const started: WorkerProcess[] = []
 
   group.each.setup(async () => {
-    await resetQueues()
-    tenant = await givenTenant()
-    customers = await Promise.all(Array.from({ length: 4 }, () => givenUser(tenant, 'customer')))
+    ;({ tenant, customers } = await givenShopWithCustomers(4))
     return async () => {
       for (const worker of started.splice(0)) await worker.kill('SIGKILL')
     }

@@ -10,10 +10,10 @@ import {
   movementsOf,
   orderStatuses,
   outboxCount,
-  resetQueues,
   stockOf,
   finalCount,
   placeOneUnitOrders,
+  givenShopWithCustomers,
 } from '#tests/support/orders'
 import { privateRedis, type PrivateRedis } from '#tests/support/processes'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
@@ -28,9 +28,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
   let workers: WorkerHandle | undefined
 
   group.each.setup(async () => {
-    await resetQueues()
-    tenant = await givenTenant()
-    customers = await Promise.all(Array.from({ length: 4 }, () => givenUser(tenant, 'customer')))
+    ;({ tenant, customers } = await givenShopWithCustomers(4))
     return async () => {
       await workers?.close()
       workers = undefined

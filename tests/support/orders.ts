@@ -1,6 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import type { ApiClient } from '@japa/api-client'
-import type { GivenUser } from '#tests/support/fixtures'
+import { givenTenant, givenUser, type GivenUser } from '#tests/support/fixtures'
 import { givenProduct as givenCatalogProduct } from '#tests/support/catalog'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { closeQueues, QUEUE_NAMES, queue, queuePrefix, queueRedis } from '#queue/queues'
@@ -164,4 +164,17 @@ export async function placeOneUnitOrders(
 export async function finalCount(tenantId: number): Promise<number> {
   const statuses = await orderStatuses(tenantId)
   return (statuses.confirmed ?? 0) + (statuses.rejected ?? 0)
+}
+
+/**
+ * The starting point of a reliability test: the queues emptied, a fresh
+ * tenant and `count` of its customers.
+ */
+export async function givenShopWithCustomers(count: number) {
+  await resetQueues()
+  const tenant = await givenTenant()
+  const customers = await Promise.all(
+    Array.from({ length: count }, () => givenUser(tenant, 'customer'))
+  )
+  return { tenant, customers }
 }
