@@ -25,6 +25,7 @@ export default defineConfig({
     () => import('@adonisjs/auth/auth_provider'),
     () => import('@adonisjs/bouncer/bouncer_provider'),
     () => import('#providers/queue_provider'),
+    () => import('#providers/api_provider'),
   ],
 
   /*

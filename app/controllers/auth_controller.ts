@@ -1,12 +1,11 @@
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
-import type { AuthPrincipal } from '#auth/jwt_guard'
 import { throttleLogin, throttleSignUp } from '#auth/rate_limits'
 import { revokeSessionOf, rotateRefreshToken } from '#auth/refresh_tokens'
 import { AuthService, type SignedIn } from '#services/auth_service'
 import { currentTenant } from '#tenancy/context'
-import { tenantTransformer } from '#transformers/tenant_transformer'
-import { userTransformer } from '#transformers/user_transformer'
+import AccountTransformer from '#transformers/account_transformer'
+import TenantTransformer from '#transformers/tenant_transformer'
 import {
   loginValidator,
   refreshValidator,
@@ -21,22 +20,22 @@ import {
 export default class AuthController {
   constructor(private auth: AuthService) {}
 
-  async register({ request, response }: HttpContext) {
+  async register({ request, response, serialize }: HttpContext) {
     const input = await request.validateUsing(registerValidator)
     await throttleSignUp(request.ip())
-    return response.created(signedIn(await this.auth.register(input)))
+    return response.created(await serialize(signedIn(await this.auth.register(input))))
   }
 
-  async registerCustomer({ request, response }: HttpContext) {
+  async registerCustomer({ request, response, serialize }: HttpContext) {
     const input = await request.validateUsing(registerCustomerValidator)
     await throttleSignUp(request.ip())
-    return response.created(signedIn(await this.auth.registerCustomer(input)))
+    return response.created(await serialize(signedIn(await this.auth.registerCustomer(input))))
   }
 
-  async login({ request }: HttpContext) {
+  async login({ request, serialize }: HttpContext) {
     const input = await request.validateUsing(loginValidator)
     const result = await throttleLogin(input.username, request.ip(), () => this.auth.login(input))
-    return signedIn(result)
+    return serialize(signedIn(result))
   }
 
   async refresh({ request }: HttpContext) {
@@ -50,14 +49,17 @@ export default class AuthController {
     return response.noContent()
   }
 
-  async me({ auth }: HttpContext) {
-    const principal = auth.getUserOrFail() as AuthPrincipal
+  async me({ auth, serialize }: HttpContext) {
+    const principal = auth.getUserOrFail()
     const { user, tenant } = await this.auth.me(
       currentTenant().trx,
       principal.id,
       principal.tenantId
     )
-    return { user: userTransformer.summary(user), tenant: tenantTransformer.transform(tenant) }
+    return serialize({
+      user: AccountTransformer.transform(user),
+      tenant: TenantTransformer.transform(tenant),
+    })
   }
 }
 
@@ -65,7 +67,7 @@ function signedIn(result: SignedIn) {
   return {
     access: result.access,
     refresh: result.refresh,
-    user: userTransformer.summary(result.user),
-    tenant: tenantTransformer.transform(result.tenant),
+    user: AccountTransformer.transform(result.user),
+    tenant: TenantTransformer.transform(result.tenant),
   }
 }

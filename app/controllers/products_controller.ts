@@ -1,51 +1,59 @@
+import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
-import type { AuthPrincipal } from '#auth/jwt_guard'
 import ProductPolicy from '#policies/product_policy'
 import { ProductService } from '#services/product_service'
-import { productTransformer } from '#transformers/product_transformer'
-import { productListValidator, productPatchValidator, productValidator } from '#validators/product'
-
-const products = new ProductService()
+import ProductTransformer from '#transformers/product_transformer'
+import {
+  productListValidator,
+  productPatchValidator,
+  productValidator,
+  type ProductPatch,
+} from '#validators/product'
 
 /**
  * `/api/products`. Role rules live in ProductPolicy, visibility (404) and
  * the stock ledger in ProductService.
  */
+@inject()
 export default class ProductsController {
-  async index({ request, auth }: HttpContext) {
-    const filters = await productListValidator.validate(request.qs())
-    return products.list(filters, principal(auth))
+  constructor(private products: ProductService) {}
+
+  async index({ request, auth, serialize }: HttpContext) {
+    const filters = await request.validateUsing(productListValidator, { data: request.qs() })
+    const page = await this.products.list(filters, auth.getUserOrFail())
+    return serialize({ data: ProductTransformer.transform(page.data), meta: page.meta })
   }
 
-  async store({ request, response, bouncer }: HttpContext) {
+  async store({ request, response, bouncer, serialize }: HttpContext) {
     await bouncer.with(ProductPolicy).authorize('create')
-    const input = await productValidator.validate(request.body())
-    const product = await products.create(input)
-    return response.created(productTransformer(product))
+    const input = await request.validateUsing(productValidator)
+    const product = await this.products.create(input)
+    return response.created(await serialize(ProductTransformer.transform(product)))
   }
 
-  async show({ params, auth }: HttpContext) {
-    return productTransformer(await products.find(params.id, principal(auth)))
+  async show({ params, auth, serialize }: HttpContext) {
+    const product = await this.products.find(params.id, auth.getUserOrFail())
+    return serialize(ProductTransformer.transform(product))
   }
 
   /**
    * PUT: the full body as for POST.
    */
   async update(ctx: HttpContext) {
-    return this.write(ctx, (body) => productValidator.validate(body))
+    return this.write(ctx, (request) => request.validateUsing(productValidator))
   }
 
   /**
    * PATCH: any subset of it.
    */
   async patch(ctx: HttpContext) {
-    return this.write(ctx, (body) => productPatchValidator.validate(body))
+    return this.write(ctx, (request) => request.validateUsing(productPatchValidator))
   }
 
   async destroy({ params, auth, bouncer, response }: HttpContext) {
-    const product = await products.find(params.id, principal(auth))
+    const product = await this.products.find(params.id, auth.getUserOrFail())
     await bouncer.with(ProductPolicy).authorize('delete')
-    await products.delete(product)
+    await this.products.delete(product)
     return response.noContent()
   }
 
@@ -55,19 +63,15 @@ export default class ProductsController {
    * not a list of what is wrong with their body.
    */
   private async write(
-    { params, request, auth, bouncer }: HttpContext,
-    validate: (body: unknown) => Promise<Parameters<ProductService['update']>[1]>
+    { params, request, auth, bouncer, serialize }: HttpContext,
+    validate: (request: HttpContext['request']) => Promise<ProductPatch>
   ) {
-    const product = await products.find(params.id, principal(auth), { lock: true })
+    const product = await this.products.find(params.id, auth.getUserOrFail(), { lock: true })
     await bouncer.with(ProductPolicy).authorize('update', product)
-    const changes = await validate(request.body())
+    const changes = await validate(request)
     if (changes.assigned_to !== undefined) {
       await bouncer.with(ProductPolicy).authorize('assign', product, changes.assigned_to)
     }
-    return productTransformer(await products.update(product, changes))
+    return serialize(ProductTransformer.transform(await this.products.update(product, changes)))
   }
-}
-
-function principal(auth: HttpContext['auth']) {
-  return auth.getUserOrFail() as AuthPrincipal
 }

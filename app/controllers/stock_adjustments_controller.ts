@@ -1,43 +1,50 @@
+import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
 import StockAdjustmentPolicy from '#policies/stock_adjustment_policy'
-import {
-  findAdjustment,
-  findProduct,
-  listAdjustments,
-  requestAdjustment,
-} from '#services/stock_adjustment_service'
+import { StockAdjustmentService } from '#services/stock_adjustment_service'
+import StockAdjustmentTransformer from '#transformers/stock_adjustment_transformer'
 import { createAdjustmentValidator, listAdjustmentsValidator } from '#validators/stock_adjustment'
-import type { AuthPrincipal } from '#auth/jwt_guard'
 
+/**
+ * `/api/products/:id/stock-adjustments`: requested here, applied or
+ * rejected by the worker.
+ */
+@inject()
 export default class StockAdjustmentsController {
+  constructor(private adjustments: StockAdjustmentService) {}
+
   /**
-   * POST /api/products/:id/stock-adjustments/: 202 `{id, status: "pending", …}`;
-   * the worker applies or rejects it.
+   * POST: 202 `{id, status: "pending", …}`.
    */
-  async store({ params, request, response, auth, bouncer }: HttpContext) {
-    const payload = await createAdjustmentValidator.validate(request.body())
-    const principal = auth.getUserOrFail() as AuthPrincipal
-    const product = await findProduct(principal, params.id)
+  async store({ params, request, response, auth, bouncer, serialize }: HttpContext) {
+    const principal = auth.getUserOrFail()
+    const product = await this.adjustments.findProduct(principal, params.id)
     await bouncer.with(StockAdjustmentPolicy).authorize('manage', product)
-    return response.status(202).send(await requestAdjustment(principal, product.id, payload))
+    const payload = await request.validateUsing(createAdjustmentValidator)
+    const adjustment = await this.adjustments.request(principal, product.id, payload)
+    return response
+      .status(202)
+      .send(await serialize(StockAdjustmentTransformer.transform(adjustment)))
   }
 
   /**
-   * GET /api/products/:id/stock-adjustments/: the product's adjustments, newest first.
+   * GET: the product's adjustments, newest first.
    */
-  async index({ params, request, auth, bouncer }: HttpContext) {
-    const page = await listAdjustmentsValidator.validate(request.qs())
-    const product = await findProduct(auth.getUserOrFail() as AuthPrincipal, params.id)
+  async index({ params, request, auth, bouncer, serialize }: HttpContext) {
+    const product = await this.adjustments.findProduct(auth.getUserOrFail(), params.id)
     await bouncer.with(StockAdjustmentPolicy).authorize('manage', product)
-    return listAdjustments(product.id, page)
+    const filters = await request.validateUsing(listAdjustmentsValidator, { data: request.qs() })
+    const page = await this.adjustments.list(product.id, filters)
+    return serialize({ data: StockAdjustmentTransformer.transform(page.data), meta: page.meta })
   }
 
   /**
-   * GET /api/products/:id/stock-adjustments/:adjustment_id/: poll one.
+   * GET …/:adjustment_id/: poll one.
    */
-  async show({ params, auth, bouncer }: HttpContext) {
-    const product = await findProduct(auth.getUserOrFail() as AuthPrincipal, params.id)
+  async show({ params, auth, bouncer, serialize }: HttpContext) {
+    const product = await this.adjustments.findProduct(auth.getUserOrFail(), params.id)
     await bouncer.with(StockAdjustmentPolicy).authorize('manage', product)
-    return findAdjustment(product.id, params.adjustment_id)
+    const adjustment = await this.adjustments.find(product.id, params.adjustment_id)
+    return serialize(StockAdjustmentTransformer.transform(adjustment))
   }
 }

@@ -1,19 +1,22 @@
+import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
-import type { AuthPrincipal } from '#auth/jwt_guard'
 import ProductPolicy from '#policies/product_policy'
 import { ProductService } from '#services/product_service'
+import StockMovementTransformer from '#transformers/stock_movement_transformer'
 import { stockMovementListValidator } from '#validators/product'
-
-const products = new ProductService()
 
 /**
  * `/api/products/:id/stock-movements`: a product's stock ledger.
  */
+@inject()
 export default class StockMovementsController {
-  async index({ params, request, auth, bouncer }: HttpContext) {
-    const page = await stockMovementListValidator.validate(request.qs())
-    const product = await products.find(params.id, auth.getUserOrFail() as AuthPrincipal)
+  constructor(private products: ProductService) {}
+
+  async index({ params, request, auth, bouncer, serialize }: HttpContext) {
+    const product = await this.products.find(params.id, auth.getUserOrFail())
     await bouncer.with(ProductPolicy).authorize('viewStockMovements', product)
-    return products.stockMovements(product, page)
+    const filters = await request.validateUsing(stockMovementListValidator, { data: request.qs() })
+    const page = await this.products.stockMovements(product, filters)
+    return serialize({ data: StockMovementTransformer.transform(page.data), meta: page.meta })
   }
 }

@@ -1,9 +1,8 @@
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
-import type { AuthPrincipal } from '#auth/jwt_guard'
 import UserPolicy from '#policies/user_policy'
 import { UserService } from '#services/user_service'
-import { userTransformer } from '#transformers/user_transformer'
+import UserTransformer from '#transformers/user_transformer'
 import { createUserValidator, listUsersValidator, updateUserValidator } from '#validators/user'
 
 /**
@@ -13,33 +12,36 @@ import { createUserValidator, listUsersValidator, updateUserValidator } from '#v
 export default class UsersController {
   constructor(private users: UserService) {}
 
-  async index({ request, bouncer }: HttpContext) {
-    const filters = await request.validateUsing(listUsersValidator, { data: request.qs() })
+  async index({ request, bouncer, serialize }: HttpContext) {
     await bouncer.with(UserPolicy).authorize('viewList')
-    return this.users.list(filters)
+    const filters = await request.validateUsing(listUsersValidator, { data: request.qs() })
+    const page = await this.users.list(filters)
+    return serialize({ data: UserTransformer.transform(page.data), meta: page.meta })
   }
 
-  async store({ request, response, bouncer }: HttpContext) {
-    const input = await request.validateUsing(createUserValidator)
+  async store({ request, response, bouncer, serialize }: HttpContext) {
     await bouncer.with(UserPolicy).authorize('create')
-    return response.created(userTransformer.transform(await this.users.create(input)))
+    const input = await request.validateUsing(createUserValidator)
+    return response.created(
+      await serialize(UserTransformer.transform(await this.users.create(input)))
+    )
   }
 
-  async show({ params, bouncer }: HttpContext) {
+  async show({ params, bouncer, serialize }: HttpContext) {
     await bouncer.with(UserPolicy).authorize('view')
-    return userTransformer.transform(await this.users.find(params.id))
+    return serialize(UserTransformer.transform(await this.users.find(params.id)))
   }
 
-  async update({ params, request, auth, bouncer }: HttpContext) {
-    const changes = await request.validateUsing(updateUserValidator)
+  async update({ params, request, auth, bouncer, serialize }: HttpContext) {
     await bouncer.with(UserPolicy).authorize('update')
-    const caller = auth.getUserOrFail() as AuthPrincipal
-    return userTransformer.transform(await this.users.update(caller, params.id, changes))
+    const changes = await request.validateUsing(updateUserValidator)
+    const user = await this.users.update(auth.getUserOrFail(), params.id, changes)
+    return serialize(UserTransformer.transform(user))
   }
 
   async destroy({ params, response, auth, bouncer }: HttpContext) {
     await bouncer.with(UserPolicy).authorize('delete')
-    await this.users.delete(auth.getUserOrFail() as AuthPrincipal, params.id)
+    await this.users.delete(auth.getUserOrFail(), params.id)
     return response.noContent()
   }
 }

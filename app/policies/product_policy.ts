@@ -1,7 +1,7 @@
 import { AuthorizationResponse, BasePolicy } from '@adonisjs/bouncer'
 import type { AuthorizerResponse } from '@adonisjs/bouncer/types'
 import type { AuthPrincipal } from '#auth/jwt_guard'
-import type { ProductRow } from '#transformers/product_transformer'
+import type { ProductRow } from '#models/product'
 
 type Product = Pick<ProductRow, 'assigned_to'>
 

@@ -1,7 +1,7 @@
+import { inject } from '@adonisjs/core'
 import hash from '@adonisjs/core/services/hash'
 import db from '@adonisjs/lucid/services/db'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
-import type { Role } from '#auth/jwt'
 import { startSession, type TokenPair } from '#auth/refresh_tokens'
 import AppException from '#exceptions/app_exception'
 import { InvalidCredentialsException } from '#exceptions/auth'
@@ -10,19 +10,8 @@ import { columnFromDetail } from '#exceptions/database_errors'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
 import { parseTenantId } from '#tenancy/schema'
 import { USERNAME } from '#validators/auth'
-
-export interface AccountRow {
-  id: number
-  username: string
-  email: string
-  role: Role
-}
-
-export interface TenantRow {
-  id: number
-  name: string
-  slug: string
-}
+import type { AccountRow } from '#models/user'
+import type { TenantRow } from '#models/tenant'
 
 export interface SignedIn extends TokenPair {
   user: AccountRow
@@ -43,6 +32,7 @@ function unknownUserHash() {
  * Sign-up, login and the caller's own account. Passwords are hashed with
  * the framework's scrypt before any transaction opens.
  */
+@inject()
 export class AuthService {
   /**
    * Creates a tenant (store), its schema and its owner atomically (see

@@ -5,8 +5,12 @@ export interface PageRequest {
   per_page?: number
 }
 
-export interface Page<T> {
-  data: T[]
+/**
+ * A page of rows and the contract's pagination `meta`. Controllers answer
+ * `{data, meta}` with the rows transformed.
+ */
+export interface Page<Row> {
+  data: Row[]
   meta: { total: number; per_page: number; current_page: number; last_page: number }
 }
 
@@ -20,17 +24,17 @@ export const DEFAULT_PER_PAGE = 20
  * second count query.
  *
  * The query must have its columns selected and its ordering set (with a
- * unique tiebreaker such as the id, so pages never overlap).
+ * unique tiebreaker such as the id, so pages never overlap). Rows carry the
+ * extra `__total` column: transformers pick the fields they answer.
  */
-export async function paginate<Row extends Record<string, any>, Out>(
+export async function paginate<Row extends Record<string, any>>(
   query: DatabaseQueryBuilderContract<any>,
-  request: PageRequest,
-  transform: (row: Row) => Out
-): Promise<Page<Out>> {
+  request: PageRequest
+): Promise<Page<Row>> {
   const page = request.page ?? 1
   const perPage = request.per_page ?? DEFAULT_PER_PAGE
 
-  const rows: (Row & { __total: number })[] = await query
+  const rows: (Row & { __total?: number })[] = await query
     .clone()
     .select(countOf(query).as('__total'))
     .offset((page - 1) * perPage)
@@ -44,7 +48,7 @@ export async function paginate<Row extends Record<string, any>, Out>(
   total ??= 0
 
   return {
-    data: rows.map((row) => transform(row)),
+    data: rows,
     meta: {
       total,
       per_page: perPage,

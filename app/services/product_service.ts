@@ -1,17 +1,12 @@
+import { inject } from '@adonisjs/core'
 import AppException from '#exceptions/app_exception'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
 import { moveStock, recordInitialStock } from '#services/stock_ledger'
-import {
-  PRODUCT_COLUMNS,
-  productTransformer,
-  type ProductRow,
-} from '#transformers/product_transformer'
-import {
-  STOCK_MOVEMENT_COLUMNS,
-  stockMovementTransformer,
-} from '#transformers/stock_movement_transformer'
+import { UserService } from '#services/user_service'
+import { PRODUCT_COLUMNS, type ProductRow } from '#models/product'
+import { STOCK_MOVEMENT_COLUMNS, type StockMovementRow } from '#models/stock_movement'
 import type { ProductInput, ProductListQuery, ProductPatch } from '#validators/product'
 
 /**
@@ -32,10 +27,12 @@ type Visibility = Pick<AuthPrincipal, 'role'>
 
 /**
  * Products of the current tenant. Every query goes through the tenant
- * transaction (the caller's schema only), returns plain rows and shapes
- * them with the transformer.
+ * transaction (the caller's schema only) and returns plain rows.
  */
+@inject()
 export class ProductService {
+  constructor(private users: UserService) {}
+
   /**
    * A page of products. Customers see active products only, whatever they
    * ask for. Ordered by the requested column, then by id, so pages never
@@ -59,11 +56,7 @@ export class ProductService {
     query.orderBy(column, direction)
     if (column !== 'id') query.orderBy('id', direction)
 
-    return paginate<ProductRow, ReturnType<typeof productTransformer>>(
-      query,
-      pageOf(filters),
-      productTransformer
-    )
+    return paginate<ProductRow>(query, pageOf(filters))
   }
 
   /**
@@ -71,7 +64,11 @@ export class ProductService {
    * tenant, or inactive for a customer). `lock` takes the row lock for the
    * rest of the request's transaction.
    */
-  async find(productId: number, user: Visibility, options: { lock?: boolean } = {}) {
+  async find(
+    productId: number,
+    user: Visibility,
+    options: { lock?: boolean } = {}
+  ): Promise<ProductRow> {
     const query = tenantQuery('products').select(PRODUCT_COLUMNS).where('id', productId)
     if (user.role === 'customer') query.where('is_active', true)
     if (options.lock) query.forUpdate()
@@ -85,7 +82,7 @@ export class ProductService {
    * unique violation of the database (409 on "sku"), not a prior check.
    */
   async create(input: ProductInput): Promise<ProductRow> {
-    if (input.assigned_to) await this.assertAssignable(input.assigned_to)
+    if (input.assigned_to) await this.users.assertActiveStaff(input.assigned_to)
 
     const [row]: ProductRow[] = await currentTenant()
       .trx.table('products')
@@ -111,7 +108,7 @@ export class ProductService {
    */
   async update(product: ProductRow, changes: ProductPatch): Promise<ProductRow> {
     if (changes.assigned_to && changes.assigned_to !== product.assigned_to) {
-      await this.assertAssignable(changes.assigned_to)
+      await this.users.assertActiveStaff(changes.assigned_to)
     }
 
     if (changes.stock !== undefined && changes.stock !== product.stock) {
@@ -153,24 +150,7 @@ export class ProductService {
       .select(STOCK_MOVEMENT_COLUMNS)
       .where('product_id', product.id)
       .orderBy('id', 'desc')
-    return paginate(query, pageOf(request), stockMovementTransformer)
-  }
-
-  /**
-   * `assigned_to` names a staff user of this tenant, or the request is a
-   * 422 on that field.
-   */
-  private async assertAssignable(userId: number) {
-    const { rows } = await currentTenant().trx.rawQuery(
-      `select 1 from public.users where id = ? and tenant_id = ? and role = 'staff'`,
-      [userId, currentTenant().tenantId]
-    )
-    if (rows.length === 0) {
-      throw AppException.unprocessable(
-        'The assigned_to field must be a staff user of this store',
-        'assigned_to'
-      )
-    }
+    return paginate<StockMovementRow>(query, pageOf(request))
   }
 }
 

@@ -1,82 +1,65 @@
+import { inject } from '@adonisjs/core'
 import AppException from '#exceptions/app_exception'
 import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
+import { ProductService } from '#services/product_service'
 import { relayAfterCommit } from '#queue/outbox'
-import {
-  stockAdjustmentJson,
-  type StockAdjustmentRow,
-} from '#transformers/stock_adjustment_transformer'
+import { STOCK_ADJUSTMENT_COLUMNS, type StockAdjustmentRow } from '#models/stock_adjustment'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 
-const COLUMNS = [
-  'id',
-  'product_id',
-  'delta',
-  'reason',
-  'status',
-  'rejection_reason',
-  'requested_by',
-  'created_at',
-  'processed_at',
-]
-
 /**
- * The product an adjustment is about, or 404. Customers never see an
- * inactive product.
+ * Stock adjustments of a product: requested here (`pending`), applied or
+ * rejected by the worker (app/jobs/apply_adjustment.ts).
  */
-export async function findProduct(principal: AuthPrincipal, productId: number) {
-  const product: { id: number; assigned_to: number | null; is_active: boolean } | null =
-    await tenantQuery('products')
-      .select('id', 'assigned_to', 'is_active')
-      .where('id', productId)
-      .first()
-  if (!product || (principal.role === 'customer' && !product.is_active)) {
-    throw AppException.notFound('Product not found')
+@inject()
+export class StockAdjustmentService {
+  constructor(private products: ProductService) {}
+
+  /**
+   * The product an adjustment is about, as the caller may see it, or 404.
+   */
+  findProduct(principal: AuthPrincipal, productId: number) {
+    return this.products.find(productId, principal)
   }
-  return product
-}
 
-/**
- * Records a stock adjustment request (`pending`) and its outbox row in one
- * statement; the worker applies it once the transaction has committed.
- */
-export async function requestAdjustment(
-  principal: AuthPrincipal,
-  productId: number,
-  input: { delta: number; reason: string }
-) {
-  const { rows } = await currentTenant().trx.rawQuery(
-    `with adjustment as (
-       insert into stock_adjustments (product_id, delta, reason, requested_by)
-       values (?, ?, ?, ?)
-       returning ${COLUMNS.join(', ')}
-     ), outbox_row as (
-       insert into outbox (job, ref_id) select 'apply-adjustment', id from adjustment
-     )
-     select * from adjustment`,
-    [productId, input.delta, input.reason, principal.id]
-  )
-  relayAfterCommit('apply-adjustment', rows[0].id)
-  return stockAdjustmentJson(rows[0])
-}
+  /**
+   * Records a stock adjustment request (`pending`) and its outbox row in
+   * one statement; the worker applies it once the transaction has committed.
+   */
+  async request(
+    principal: AuthPrincipal,
+    productId: number,
+    input: { delta: number; reason: string }
+  ): Promise<StockAdjustmentRow> {
+    const { rows } = await currentTenant().trx.rawQuery(
+      `with adjustment as (
+         insert into stock_adjustments (product_id, delta, reason, requested_by)
+         values (?, ?, ?, ?)
+         returning ${STOCK_ADJUSTMENT_COLUMNS.join(', ')}
+       ), outbox_row as (
+         insert into outbox (job, ref_id) select 'apply-adjustment', id from adjustment
+       )
+       select * from adjustment`,
+      [productId, input.delta, input.reason, principal.id]
+    )
+    relayAfterCommit('apply-adjustment', rows[0].id)
+    return rows[0]
+  }
 
-export async function findAdjustment(productId: number, adjustmentId: number) {
-  const row = await tenantQuery('stock_adjustments')
-    .select(COLUMNS)
-    .where({ id: adjustmentId, product_id: productId })
-    .first()
-  if (!row) throw AppException.notFound('Stock adjustment not found')
-  return stockAdjustmentJson(row)
-}
+  async find(productId: number, adjustmentId: number): Promise<StockAdjustmentRow> {
+    const row = await tenantQuery('stock_adjustments')
+      .select(STOCK_ADJUSTMENT_COLUMNS)
+      .where({ id: adjustmentId, product_id: productId })
+      .first()
+    if (!row) throw AppException.notFound('Stock adjustment not found')
+    return row
+  }
 
-export async function listAdjustments(productId: number, page: PageRequest) {
-  const query = tenantQuery('stock_adjustments')
-    .select(COLUMNS)
-    .where('product_id', productId)
-    .orderBy('id', 'desc')
-  return paginate<StockAdjustmentRow, ReturnType<typeof stockAdjustmentJson>>(
-    query,
-    page,
-    stockAdjustmentJson
-  )
+  list(productId: number, page: PageRequest) {
+    const query = tenantQuery('stock_adjustments')
+      .select(STOCK_ADJUSTMENT_COLUMNS)
+      .where('product_id', productId)
+      .orderBy('id', 'desc')
+    return paginate<StockAdjustmentRow>(query, page)
+  }
 }

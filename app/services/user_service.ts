@@ -1,3 +1,4 @@
+import { inject } from '@adonisjs/core'
 import hash from '@adonisjs/core/services/hash'
 import db from '@adonisjs/lucid/services/db'
 import type { Role } from '#auth/jwt'
@@ -6,7 +7,7 @@ import { revokeSessionsOfUser } from '#auth/refresh_tokens'
 import AppException from '#exceptions/app_exception'
 import { paginate, type PageRequest } from '#services/pagination'
 import { currentTenant } from '#tenancy/context'
-import { type UserRow, USER_COLUMNS, userTransformer } from '#transformers/user_transformer'
+import { type UserRow, USER_COLUMNS } from '#models/user'
 
 export type ManagedRole = Exclude<Role, 'owner'>
 
@@ -26,6 +27,7 @@ export interface UserChanges {
  * An owner cannot demote, deactivate or delete themself (409: the store
  * would be left without an owner).
  */
+@inject()
 export class UserService {
   private users() {
     const { trx, tenantId } = currentTenant()
@@ -35,11 +37,7 @@ export class UserService {
   list(filters: PageRequest & { role?: Role }) {
     const query = this.users().select(USER_COLUMNS).orderBy('id', 'asc')
     if (filters.role) query.where('role', filters.role)
-    return paginate<UserRow, ReturnType<typeof userTransformer.transform>>(
-      query,
-      filters,
-      userTransformer.transform
-    )
+    return paginate<UserRow>(query, filters)
   }
 
   async find(id: number): Promise<UserRow> {
@@ -104,6 +102,23 @@ export class UserService {
       await revokeSessionsOfUser(trx, id, changes.password ? 'password' : 'deactivated', keep)
     }
     return row
+  }
+
+  /**
+   * Products and orders are assigned to active staff members of this store
+   * only: anything else is a 422 on `assigned_to`.
+   */
+  async assertActiveStaff(userId: number) {
+    const staff = await this.users()
+      .where({ id: userId, role: 'staff', is_active: true })
+      .select('id')
+      .first()
+    if (!staff) {
+      throw AppException.unprocessable(
+        'The assigned_to field must be an active staff member of this store',
+        'assigned_to'
+      )
+    }
   }
 
   async delete(actor: AuthPrincipal, id: number): Promise<void> {

@@ -1,29 +1,23 @@
-export interface StockAdjustmentRow {
-  id: number
-  product_id: number
-  delta: number
-  reason: string
-  status: string
-  rejection_reason: string | null
-  requested_by: number | null
-  created_at: Date
-  processed_at: Date | null
-}
+import { BaseTransformer } from '@adonisjs/core/transformers'
+import type { StockAdjustmentRow } from '#models/stock_adjustment'
 
 /**
- * The API shape of a stock adjustment: `{id, status}` as the contract
- * names, plus what a client polling it wants to know.
+ * A stock adjustment: `{id, status}` as the contract names, plus what a
+ * client polling it wants to know.
  */
-export function stockAdjustmentJson(row: StockAdjustmentRow) {
-  return {
-    id: row.id,
-    status: row.status,
-    product_id: row.product_id,
-    delta: row.delta,
-    reason: row.reason,
-    rejection_reason: row.rejection_reason,
-    requested_by: row.requested_by,
-    created_at: row.created_at.toISOString(),
-    processed_at: row.processed_at?.toISOString() ?? null,
+export default class StockAdjustmentTransformer extends BaseTransformer<StockAdjustmentRow> {
+  toObject() {
+    const row = this.resource
+    return {
+      id: row.id,
+      status: row.status,
+      product_id: row.product_id,
+      delta: row.delta,
+      reason: row.reason,
+      rejection_reason: row.rejection_reason,
+      requested_by: row.requested_by,
+      created_at: row.created_at.toISOString(),
+      processed_at: row.processed_at?.toISOString() ?? null,
+    }
   }
 }

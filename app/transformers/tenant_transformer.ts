@@ -1,8 +1,11 @@
+import { BaseTransformer } from '@adonisjs/core/transformers'
+import type { TenantRow } from '#models/tenant'
+
 /**
- * `tenant` of the contract: `{id, name, slug}`.
+ * The contract's `tenant`: `{id, name, slug}`.
  */
-export const tenantTransformer = {
-  transform(row: { id: number; name: string; slug: string }) {
-    return { id: row.id, name: row.name, slug: row.slug }
-  },
+export default class TenantTransformer extends BaseTransformer<TenantRow> {
+  toObject() {
+    return this.pick(this.resource, ['id', 'name', 'slug'])
+  }
 }

@@ -1,35 +1,13 @@
-import type { Role } from '#auth/jwt'
+import { BaseTransformer } from '@adonisjs/core/transformers'
+import type { UserRow } from '#models/user'
 
 /**
- * A row of `public.users` as the users endpoints read it.
+ * A user as the users endpoints answer it: the contract's four fields,
+ * whether the account is active, and its timestamps.
  */
-export interface UserRow {
-  id: number
-  username: string
-  email: string
-  role: Role
-  is_active: boolean
-  created_at: Date
-  updated_at: Date
-}
-
-export const USER_COLUMNS = [
-  'id',
-  'username',
-  'email',
-  'role',
-  'is_active',
-  'created_at',
-  'updated_at',
-]
-
-/**
- * `user` of the contract (`{id, username, email, role}`). The users
- * endpoints add whether the account is active and its timestamps; the
- * auth endpoints answer the four contract fields.
- */
-export const userTransformer = {
-  transform(row: UserRow) {
+export default class UserTransformer extends BaseTransformer<UserRow> {
+  toObject() {
+    const row = this.resource
     return {
       id: row.id,
       username: row.username,
@@ -39,9 +17,5 @@ export const userTransformer = {
       created_at: row.created_at.toISOString(),
       updated_at: row.updated_at.toISOString(),
     }
-  },
-
-  summary(row: { id: number; username: string; email: string; role: Role }) {
-    return { id: row.id, username: row.username, email: row.email, role: row.role }
-  },
+  }
 }

@@ -1,4 +1,4 @@
-import vine from '@vinejs/vine'
+import vine, { SimpleMessagesProvider } from '@vinejs/vine'
 import { id, pagination, text, wholeNumber } from '#validators/rules'
 
 export const ORDER_STATUSES = [
@@ -48,6 +48,15 @@ export const listOrdersValidator = vine.create({
 })
 
 /**
- * The Idempotency-Key header: 1–255 visible ASCII characters.
+ * The optional Idempotency-Key header of POST /api/orders/: 1–255 visible
+ * ASCII characters. Validated as `{"Idempotency-Key": <header>}`.
  */
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+export const idempotencyKeyValidator = vine.create({
+  'Idempotency-Key': vine
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/)
+    .optional(),
+})
+idempotencyKeyValidator.messagesProvider = new SimpleMessagesProvider({
+  'Idempotency-Key.regex': 'The Idempotency-Key header must be 1 to 255 visible ASCII characters',
+})

@@ -1,17 +1,10 @@
+import type { ProductRow } from '#models/product'
 import { test } from '@japa/runner'
 import { bodyOf, expectStatus, statusOf } from '#tests/support/http'
-import { givenProductWithId } from '#tests/support/catalog'
+import { givenProduct, givenProductWithId } from '#tests/support/catalog'
 import db from '@adonisjs/lucid/services/db'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
-import {
-  givenProduct,
-  ledgerSum,
-  movementsOf,
-  outboxCount,
-  resetQueues,
-  stockOf,
-  type GivenProduct,
-} from '#tests/support/orders'
+import { ledgerSum, movementsOf, outboxCount, resetQueues, stockOf } from '#tests/support/orders'
 import { confirmOrder } from '#jobs/confirm_order'
 import { restoreStock } from '#jobs/restore_stock'
 import { MAX_STOCK } from '#services/stock_ledger'
@@ -23,11 +16,11 @@ interface World {
   otherStaff: GivenUser
   customer: GivenUser
   otherCustomer: GivenUser
-  product: GivenProduct
-  cheap: GivenProduct
-  inactive: GivenProduct
+  product: ProductRow
+  cheap: ProductRow
+  inactive: ProductRow
   other: GivenTenant
-  otherProduct: GivenProduct
+  otherProduct: { id: number }
 }
 
 async function givenWorld(): Promise<World> {
@@ -42,7 +35,7 @@ async function givenWorld(): Promise<World> {
     otherCustomer: await givenUser(tenant, 'customer'),
     product: await givenProduct(tenant, { stock: 10, price: '19.99' }),
     cheap: await givenProduct(tenant, { stock: 1000, price: '0.10' }),
-    inactive: await givenProduct(tenant, { stock: 10, isActive: false }),
+    inactive: await givenProduct(tenant, { stock: 10, is_active: false }),
     otherProduct: await givenProductWithId(other, 777_001),
   }
 }
@@ -184,7 +177,7 @@ test.group('Orders: placing', (group) => {
     client,
     assert,
   }) => {
-    const precious = await givenProduct(w.tenant, { price: '9999999999.99' })
+    const precious = await givenProduct(w.tenant, { price: '9999999999.99', stock: 100 })
     const response = await client
       .post('/api/orders/')
       .bearerToken(w.customer.token)

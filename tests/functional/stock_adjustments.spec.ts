@@ -1,15 +1,9 @@
+import type { ProductRow } from '#models/product'
 import { test } from '@japa/runner'
 import { expectStatus } from '#tests/support/http'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
-import { givenProductWithId } from '#tests/support/catalog'
-import {
-  givenProduct,
-  ledgerSum,
-  movementsOf,
-  resetQueues,
-  stockOf,
-  type GivenProduct,
-} from '#tests/support/orders'
+import { givenProduct, givenProductWithId } from '#tests/support/catalog'
+import { ledgerSum, movementsOf, resetQueues, stockOf } from '#tests/support/orders'
 import { applyAdjustment } from '#jobs/apply_adjustment'
 
 test.group('Stock adjustments', (group) => {
@@ -18,7 +12,7 @@ test.group('Stock adjustments', (group) => {
   let staff: GivenUser
   let otherStaff: GivenUser
   let customer: GivenUser
-  let product: GivenProduct
+  let product: ProductRow
   group.setup(async () => {
     await resetQueues()
     tenant = await givenTenant()
@@ -26,7 +20,7 @@ test.group('Stock adjustments', (group) => {
     staff = await givenUser(tenant, 'staff')
     otherStaff = await givenUser(tenant, 'staff')
     customer = await givenUser(tenant, 'customer')
-    product = await givenProduct(tenant, { stock: 10, assignedTo: staff.id })
+    product = await givenProduct(tenant, { stock: 10, assigned_to: staff.id })
   })
 
   const url = (productId: number) => `/api/products/${productId}/stock-adjustments/`
@@ -98,7 +92,7 @@ test.group('Stock adjustments', (group) => {
     await expectStatus(client.post(url(999999)).bearerToken(tenant.owner.token).json(body), 404)
     const theirs = await givenProductWithId(other, 888_001)
     await expectStatus(client.post(url(theirs.id)).bearerToken(tenant.owner.token).json(body), 404)
-    const hidden = await givenProduct(tenant, { isActive: false })
+    const hidden = await givenProduct(tenant, { is_active: false })
     await expectStatus(client.post(url(hidden.id)).bearerToken(customer.token).json(body), 404)
     await expectStatus(client.get(`${url(product.id)}999999/`).bearerToken(tenant.owner.token), 404)
   })

@@ -1,3 +1,4 @@
+import { givenProduct } from '#tests/support/catalog'
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
@@ -6,7 +7,6 @@ import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests
 import {
   countWithStatus,
   eventually,
-  givenProduct,
   ledgerSum,
   movementsOf,
   orderStatuses,

@@ -1,16 +1,16 @@
+import type { ProductRow } from '#models/product'
+import { givenProduct } from '#tests/support/catalog'
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import type { GivenTenant, GivenUser } from '#tests/support/fixtures'
 import {
   eventually,
-  givenProduct,
   ledgerSum,
   movementsOf,
   orderStatuses,
   outboxCount,
   stockOf,
-  type GivenProduct,
   finalCount,
   placeOneUnitOrders,
   givenShopWithCustomers,
@@ -36,7 +36,7 @@ async function lockProduct(tenantId: number, productId: number) {
 async function assertConsistent(
   assert: any,
   tenantId: number,
-  product: GivenProduct,
+  product: ProductRow,
   orders: number,
   stock: number
 ) {

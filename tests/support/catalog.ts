@@ -1,3 +1,4 @@
+import app from '@adonisjs/core/services/app'
 import { withTenant } from '#tenancy/context'
 import { recordInitialStock } from '#services/stock_ledger'
 import { ProductService } from '#services/product_service'
@@ -18,7 +19,8 @@ export async function givenProduct(tenant: { id: number }, attributes: Partial<P
     stock: 5,
     ...attributes,
   }
-  return withTenant(tenant.id, () => new ProductService().create(input))
+  const products = await app.container.make(ProductService)
+  return withTenant(tenant.id, () => products.create(input))
 }
 
 /**

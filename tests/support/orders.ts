@@ -1,42 +1,12 @@
 import db from '@adonisjs/lucid/services/db'
 import type { ApiClient } from '@japa/api-client'
 import { givenTenant, givenUser, type GivenUser } from '#tests/support/fixtures'
-import { givenProduct as givenCatalogProduct } from '#tests/support/catalog'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { closeQueues, QUEUE_NAMES, queue, queuePrefix, queueRedis } from '#queue/queues'
 
 /**
  * Fixtures and probes of the orders area.
  */
-
-export interface GivenProduct {
-  id: number
-  sku: string
-  name: string
-  price: string
-  stock: number
-}
-
-/**
- * A product made through the catalog's fixture (so it comes with its
- * `initial` movement), with a stock of 100 unless told otherwise.
- */
-export async function givenProduct(
-  tenant: { id: number },
-  attributes: {
-    stock?: number
-    price?: string
-    isActive?: boolean
-    assignedTo?: number | null
-  } = {}
-): Promise<GivenProduct> {
-  return givenCatalogProduct(tenant, {
-    stock: attributes.stock ?? 100,
-    ...(attributes.price !== undefined && { price: attributes.price }),
-    ...(attributes.isActive !== undefined && { is_active: attributes.isActive }),
-    ...(attributes.assignedTo !== undefined && { assigned_to: attributes.assignedTo }),
-  })
-}
 
 function schemaOf(tenantId: number) {
   return quoteIdent(tenantSchema(tenantId))

@@ -1,0 +1,32 @@
+/**
+ * A `products` row as PostgreSQL returns it: int8 ids parsed to numbers,
+ * numeric as a string ("12.00"), timestamptz as a Date.
+ */
+export interface ProductRow {
+  id: number
+  name: string
+  sku: string
+  price: string
+  stock: number
+  description: string
+  is_active: boolean
+  assigned_to: number | null
+  created_at: Date
+  updated_at: Date
+}
+
+/**
+ * The columns every product query selects, in the order of the JSON.
+ */
+export const PRODUCT_COLUMNS: string[] = [
+  'id',
+  'name',
+  'sku',
+  'price',
+  'stock',
+  'description',
+  'is_active',
+  'assigned_to',
+  'created_at',
+  'updated_at',
+]
