@@ -11,14 +11,14 @@ import { givenProduct, givenProductWithId } from '#tests/support/catalog'
 const TENANTS = 12
 const REQUESTS_PER_TENANT = 10
 
-interface Store {
+interface TenantFixture {
   tenant: GivenTenant
   productIds: number[]
   prefix: string
 }
 
-async function givenStores(): Promise<Store[]> {
-  const stores: Store[] = []
+async function givenTenants(): Promise<TenantFixture[]> {
+  const fixtures: TenantFixture[] = []
   for (let i = 0; i < TENANTS; i++) {
     const tenant = await givenTenant()
     const prefix = `ISO${tenant.id}-`
@@ -27,15 +27,15 @@ async function givenStores(): Promise<Store[]> {
       const product = await givenProduct(tenant, { sku: `${prefix}${j}`, name: `${prefix}${j}` })
       productIds.push(product.id)
     }
-    stores.push({ tenant, productIds, prefix })
+    fixtures.push({ tenant, productIds, prefix })
   }
-  return stores
+  return fixtures
 }
 
 test.group('Tenant isolation over HTTP', (group) => {
-  let stores: Store[]
+  let fixtures: TenantFixture[]
   group.setup(async () => {
-    stores = await givenStores()
+    fixtures = await givenTenants()
   })
 
   test('concurrent interleaved reads each see only their own tenant', async ({
@@ -44,22 +44,22 @@ test.group('Tenant isolation over HTTP', (group) => {
   }) => {
     const requests = []
     for (let round = 0; round < REQUESTS_PER_TENANT; round++) {
-      for (const store of stores) {
+      for (const fixture of fixtures) {
         requests.push(
           client
             .get('/api/products/?per_page=100')
-            .bearerToken(store.tenant.owner.token)
-            .then((response) => ({ store, response }))
+            .bearerToken(fixture.tenant.owner.token)
+            .then((response) => ({ fixture, response }))
         )
       }
     }
     const results = await Promise.all(requests)
     assert.lengthOf(results, TENANTS * REQUESTS_PER_TENANT)
-    for (const { store, response } of results) {
+    for (const { fixture, response } of results) {
       response.assertStatus(200)
       const skus: string[] = response.body().data.map((product: any) => product.sku)
       assert.lengthOf(skus, 3)
-      for (const sku of skus) assert.isTrue(sku.startsWith(store.prefix), `${sku} leaked`)
+      for (const sku of skus) assert.isTrue(sku.startsWith(fixture.prefix), `${sku} leaked`)
     }
   })
 
@@ -67,29 +67,29 @@ test.group('Tenant isolation over HTTP', (group) => {
     client,
     assert,
   }) => {
-    const writes = stores.flatMap((store) =>
+    const writes = fixtures.flatMap((fixture) =>
       Array.from({ length: 5 }, (_, i) =>
         client
           .post('/api/products/')
-          .bearerToken(store.tenant.owner.token)
-          .json({ name: `w${i}`, sku: `${store.prefix}w${i}`, price: 1, stock: 1 })
+          .bearerToken(fixture.tenant.owner.token)
+          .json({ name: `w${i}`, sku: `${fixture.prefix}w${i}`, price: 1, stock: 1 })
       )
     )
     for (const response of await Promise.all(writes)) response.assertStatus(201)
 
-    for (const store of stores) {
+    for (const fixture of fixtures) {
       const { rows } = await db.rawQuery(
-        `select sku from "${store.tenant.schemaName}".products order by sku`
+        `select sku from "${fixture.tenant.schemaName}".products order by sku`
       )
       assert.lengthOf(rows, 8)
-      for (const row of rows) assert.isTrue(row.sku.startsWith(store.prefix))
+      for (const row of rows) assert.isTrue(row.sku.startsWith(fixture.prefix))
     }
   })
 
   test("another tenant's product is 404 by id, for every method", async ({ client, assert }) => {
     // Ids are per schema, so every tenant has a product 1: use an id that
     // exists in the other tenant only.
-    const [mine, theirs] = stores
+    const [mine, theirs] = fixtures
     const { id: foreignId } = await givenProductWithId(theirs.tenant, 900_000 + theirs.tenant.id)
     const token = mine.tenant.owner.token
     const responses = await Promise.all([

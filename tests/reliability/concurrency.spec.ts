@@ -13,7 +13,7 @@ import {
   outboxCount,
   stockOf,
   finalCount,
-  givenShopWithCustomers,
+  givenTenantWithCustomers,
 } from '#tests/support/orders'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { confirmOrder } from '#jobs/confirm_order'
@@ -44,7 +44,7 @@ test.group('Reliability: concurrency', (group) => {
   let workers: WorkerHandle | undefined
 
   group.each.setup(async () => {
-    ;({ tenant, customers } = await givenShopWithCustomers(6))
+    ;({ tenant, customers } = await givenTenantWithCustomers(6))
     return async () => {
       await workers?.close()
       workers = undefined

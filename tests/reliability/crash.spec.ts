@@ -13,7 +13,7 @@ import {
   stockOf,
   finalCount,
   placeOneUnitOrders,
-  givenShopWithCustomers,
+  givenTenantWithCustomers,
 } from '#tests/support/orders'
 import { privateRedis, runAce, spawnWorker, type WorkerProcess } from '#tests/support/processes'
 import { queue } from '#queue/queues'
@@ -58,7 +58,7 @@ test.group('Reliability: worker processes', (group) => {
   const started: WorkerProcess[] = []
 
   group.each.setup(async () => {
-    ;({ tenant, customers } = await givenShopWithCustomers(4))
+    ;({ tenant, customers } = await givenTenantWithCustomers(4))
     return async () => {
       for (const worker of started.splice(0)) await worker.kill('SIGKILL')
     }

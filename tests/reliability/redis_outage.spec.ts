@@ -13,7 +13,7 @@ import {
   stockOf,
   finalCount,
   placeOneUnitOrders,
-  givenShopWithCustomers,
+  givenTenantWithCustomers,
 } from '#tests/support/orders'
 import { privateRedis, type PrivateRedis } from '#tests/support/processes'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
@@ -28,7 +28,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
   let workers: WorkerHandle | undefined
 
   group.each.setup(async () => {
-    ;({ tenant, customers } = await givenShopWithCustomers(4))
+    ;({ tenant, customers } = await givenTenantWithCustomers(4))
     return async () => {
       await workers?.close()
       workers = undefined

@@ -40,9 +40,9 @@ export function signUpBody(overrides: Partial<SignUp> = {}): SignUp {
 }
 
 /**
- * Registers a store through the API and returns the answer's body.
+ * Registers a tenant (store) through the API and returns the answer's body.
  */
-export async function registerStore(client: ApiClient, overrides: Partial<SignUp> = {}) {
+export async function registerTenant(client: ApiClient, overrides: Partial<SignUp> = {}) {
   const body = signUpBody(overrides)
   const response = await client
     .post('/api/auth/register/')

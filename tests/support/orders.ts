@@ -140,7 +140,7 @@ export async function finalCount(tenantId: number): Promise<number> {
  * The starting point of a reliability test: the queues emptied, a fresh
  * tenant and `count` of its customers.
  */
-export async function givenShopWithCustomers(count: number) {
+export async function givenTenantWithCustomers(count: number) {
   await resetQueues()
   const tenant = await givenTenant()
   const customers = await Promise.all(

@@ -1,29 +1,29 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { givenTenant, givenUser, FIXTURE_PASSWORD } from '#tests/support/fixtures'
-import { decodePayload, login, registerStore, setTenantStatus } from '#tests/support/auth'
+import { decodePayload, login, registerTenant, setTenantStatus } from '#tests/support/auth'
 
 test.group('Auth / login', () => {
   test('answers a token pair, the user and the tenant', async ({ client, assert }) => {
-    const store = await registerStore(client)
-    const response = await login(client, store.user.username, store.password)
+    const signUp = await registerTenant(client)
+    const response = await login(client, signUp.user.username, signUp.password)
     response.assertStatus(200)
     const body = response.body()
-    assert.deepEqual(body.user, store.user)
-    assert.deepEqual(body.tenant, store.tenant)
+    assert.deepEqual(body.user, signUp.user)
+    assert.deepEqual(body.tenant, signUp.tenant)
     assert.isString(body.refresh)
     const claims = decodePayload(body.access)
-    assert.equal(claims.sub, String(store.user.id))
+    assert.equal(claims.sub, String(signUp.user.id))
     assert.equal(claims.token_type, 'access')
-    assert.notEqual(body.refresh, store.refresh)
+    assert.notEqual(body.refresh, signUp.refresh)
 
     const me = await client.get('/api/auth/me/').bearerToken(body.access)
     me.assertStatus(200)
   })
 
   test('the username is case-insensitive', async ({ client }) => {
-    const store = await registerStore(client)
-    const response = await login(client, store.user.username.toUpperCase(), store.password)
+    const signUp = await registerTenant(client)
+    const response = await login(client, signUp.user.username.toUpperCase(), signUp.password)
     response.assertStatus(200)
   })
 
@@ -31,9 +31,9 @@ test.group('Auth / login', () => {
     client,
     assert,
   }) => {
-    const store = await registerStore(client)
-    const wrong = await login(client, store.user.username, 'wrong password!')
-    const unknown = await login(client, 'nobody_by_this_name', store.password)
+    const signUp = await registerTenant(client)
+    const wrong = await login(client, signUp.user.username, 'wrong password!')
+    const unknown = await login(client, 'nobody_by_this_name', signUp.password)
     wrong.assertStatus(401)
     unknown.assertStatus(401)
     assert.deepEqual(wrong.body(), unknown.body())
@@ -70,10 +70,10 @@ test.group('Auth / login', () => {
   })
 
   test('starts a new login session each time', async ({ client, assert }) => {
-    const store = await registerStore(client)
-    const first = await login(client, store.user.username, store.password)
-    const second = await login(client, store.user.username, store.password)
-    const sessions = await db.from('public.auth_sessions').where('user_id', store.user.id)
+    const signUp = await registerTenant(client)
+    const first = await login(client, signUp.user.username, signUp.password)
+    const second = await login(client, signUp.user.username, signUp.password)
+    const sessions = await db.from('public.auth_sessions').where('user_id', signUp.user.id)
     assert.lengthOf(sessions, 3)
     assert.notEqual(decodePayload(first.body().access).sid, decodePayload(second.body().access).sid)
   })

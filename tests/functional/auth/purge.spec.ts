@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import ace from '@adonisjs/core/services/ace'
 import db from '@adonisjs/lucid/services/db'
-import { decodePayload, registerStore } from '#tests/support/auth'
+import { decodePayload, registerTenant } from '#tests/support/auth'
 import { expectStatus } from '#tests/support/http'
 
 test.group('Auth / auth:purge', () => {
@@ -9,10 +9,10 @@ test.group('Auth / auth:purge', () => {
     client,
     assert,
   }) => {
-    const open = await registerStore(client)
-    const expired = await registerStore(client)
-    const revoked = await registerStore(client)
-    const sid = (store: { access: string }) => decodePayload(store.access).sid as string
+    const open = await registerTenant(client)
+    const expired = await registerTenant(client)
+    const revoked = await registerTenant(client)
+    const sid = (signUp: { access: string }) => decodePayload(signUp.access).sid as string
 
     await db
       .from('public.auth_sessions')

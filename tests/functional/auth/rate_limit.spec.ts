@@ -3,7 +3,7 @@ import { rateLimits } from '#auth/rate_limits'
 import {
   login,
   PASSWORD,
-  registerStore,
+  registerTenant,
   signUpBody,
   uniqueIp,
   uniqueName,
@@ -30,11 +30,11 @@ test.group('Auth / rate limits', (group) => {
     client,
     assert,
   }) => {
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     for (let attempt = 0; attempt < 3; attempt++) {
-      await expectStatus(login(client, store.user.username, 'wrong password'), 401)
+      await expectStatus(login(client, signUp.user.username, 'wrong password'), 401)
     }
-    const limited = await login(client, store.user.username, store.password)
+    const limited = await login(client, signUp.user.username, signUp.password)
     limited.assertStatus(429)
     assert.equal(limited.body().errors[0].code, 'E_TOO_MANY_REQUESTS')
     const retryAfter = Number(limited.header('retry-after'))
@@ -46,9 +46,9 @@ test.group('Auth / rate limits', (group) => {
     client,
     assert,
   }) => {
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     const responses = await Promise.all(
-      Array.from({ length: 12 }, () => login(client, store.user.username, 'wrong password'))
+      Array.from({ length: 12 }, () => login(client, signUp.user.username, 'wrong password'))
     )
     const statuses = responses.map((response) => response.status())
     assert.equal(statuses.filter((status) => status === 401).length, 3)
@@ -56,33 +56,33 @@ test.group('Auth / rate limits', (group) => {
   })
 
   test('failed logins per IP, whatever the usernames', async ({ client }) => {
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     const ip = uniqueIp()
     for (let attempt = 0; attempt < 3; attempt++) {
       await expectStatus(login(client, uniqueName('nobody'), 'whatever1', ip), 401)
     }
-    await expectStatus(login(client, store.user.username, store.password, ip), 429)
-    await expectStatus(login(client, store.user.username, store.password), 200)
+    await expectStatus(login(client, signUp.user.username, signUp.password, ip), 429)
+    await expectStatus(login(client, signUp.user.username, signUp.password), 200)
   })
 
   test('a successful login clears the username counter', async ({ client }) => {
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     for (let round = 0; round < 2; round++) {
       for (let attempt = 0; attempt < 2; attempt++) {
-        await expectStatus(login(client, store.user.username, 'wrong password'), 401)
+        await expectStatus(login(client, signUp.user.username, 'wrong password'), 401)
       }
-      await expectStatus(login(client, store.user.username, store.password), 200)
+      await expectStatus(login(client, signUp.user.username, signUp.password), 200)
     }
   })
 
   test('RATE_LIMIT_LOGIN=0 switches the login limit off', async ({ client }) => {
     rateLimits.login = 0
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     const ip = uniqueIp()
     for (let attempt = 0; attempt < 5; attempt++) {
-      await expectStatus(login(client, store.user.username, 'wrong password', ip), 401)
+      await expectStatus(login(client, signUp.user.username, 'wrong password', ip), 401)
     }
-    await expectStatus(login(client, store.user.username, store.password, ip), 200)
+    await expectStatus(login(client, signUp.user.username, signUp.password, ip), 200)
   })
 
   test('sign-ups per IP, both register endpoints: 429 with Retry-After', async ({

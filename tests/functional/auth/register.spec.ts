@@ -5,7 +5,7 @@ import { givenTenant } from '#tests/support/fixtures'
 import {
   decodePayload,
   PASSWORD,
-  registerStore,
+  registerTenant,
   setTenantStatus,
   signUpBody,
   uniqueIp,
@@ -74,7 +74,7 @@ test.group('Auth / register a store', () => {
   })
 
   test('409 naming {field} when it is taken (case-insensitively)', async ({ client, assert }) => {
-    const first = await registerStore(client)
+    const first = await registerTenant(client)
     const taken = {
       username: { username: first.user.username.toUpperCase() },
       email: { email: first.user.email.toUpperCase() },

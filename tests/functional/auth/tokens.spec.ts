@@ -1,7 +1,13 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import { givenTenant, givenUser } from '#tests/support/fixtures'
-import { decodePayload, login, registerStore, setTenantStatus, signWith } from '#tests/support/auth'
+import {
+  decodePayload,
+  login,
+  registerTenant,
+  setTenantStatus,
+  signWith,
+} from '#tests/support/auth'
 import { expectStatus } from '#tests/support/http'
 import type { ApiClient } from '@japa/api-client'
 
@@ -19,19 +25,19 @@ function b64(value: unknown) {
 
 test.group('Tokens / refresh', () => {
   test('answers a new pair; the used refresh token stops working', async ({ client, assert }) => {
-    const store = await registerStore(client)
-    const first = await refresh(client, store.refresh)
+    const signUp = await registerTenant(client)
+    const first = await refresh(client, signUp.refresh)
     first.assertStatus(200)
     assert.deepEqual(Object.keys(first.body()).sort(), ['access', 'refresh'])
-    assert.notEqual(first.body().refresh, store.refresh)
-    assert.notEqual(first.body().access, store.access)
-    assert.equal(decodePayload(first.body().access).sid, decodePayload(store.access).sid)
+    assert.notEqual(first.body().refresh, signUp.refresh)
+    assert.notEqual(first.body().access, signUp.access)
+    assert.equal(decodePayload(first.body().access).sid, decodePayload(signUp.access).sid)
     await expectStatus(me(client, first.body().access), 200)
 
     const second = await refresh(client, first.body().refresh)
     second.assertStatus(200)
 
-    const again = await refresh(client, store.refresh)
+    const again = await refresh(client, signUp.refresh)
     again.assertStatus(401)
     assert.equal(again.body().errors[0].code, 'E_INVALID_REFRESH_TOKEN')
   })
@@ -40,20 +46,20 @@ test.group('Tokens / refresh', () => {
     client,
     assert,
   }) => {
-    const store = await registerStore(client)
-    const other = await login(client, store.user.username, store.password)
+    const signUp = await registerTenant(client)
+    const other = await login(client, signUp.user.username, signUp.password)
     other.assertStatus(200)
 
-    const rotated = await refresh(client, store.refresh)
+    const rotated = await refresh(client, signUp.refresh)
     rotated.assertStatus(200)
     const { access, refresh: successor } = rotated.body()
 
-    const replay = await refresh(client, store.refresh)
+    const replay = await refresh(client, signUp.refresh)
     replay.assertStatus(401)
 
     await expectStatus(refresh(client, successor), 401)
     await expectStatus(me(client, access), 401)
-    await expectStatus(me(client, store.access), 401)
+    await expectStatus(me(client, signUp.access), 401)
 
     const session = await db
       .from('public.auth_sessions')
@@ -70,10 +76,10 @@ test.group('Tokens / refresh', () => {
     client,
     assert,
   }) => {
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     const responses = await Promise.all([
-      refresh(client, store.refresh),
-      refresh(client, store.refresh),
+      refresh(client, signUp.refresh),
+      refresh(client, signUp.refresh),
     ])
     assert.deepEqual(responses.map((response) => response.status()).sort(), [200, 401])
     const winner = responses.find((response) => response.status() === 200)!
@@ -94,29 +100,29 @@ test.group('Tokens / refresh', () => {
   test('an unknown, an expired or a malformed refresh token: 401', async ({ client }) => {
     await expectStatus(refresh(client, 'not-a-token-we-ever-issued'), 401)
 
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     await db
       .from('public.refresh_tokens')
       .whereIn(
         'session_id',
-        db.from('public.auth_sessions').where('user_id', store.user.id).select('id')
+        db.from('public.auth_sessions').where('user_id', signUp.user.id).select('id')
       )
       .update({ expires_at: db.raw(`now() - interval '1 second'`) })
-    await expectStatus(refresh(client, store.refresh), 401)
+    await expectStatus(refresh(client, signUp.refresh), 401)
   })
 
   test('an access token is not a refresh token', async ({ client }) => {
-    const store = await registerStore(client)
-    await expectStatus(refresh(client, store.access), 401)
+    const signUp = await registerTenant(client)
+    await expectStatus(refresh(client, signUp.access), 401)
   })
 
   test('an expired login session refuses its refresh token', async ({ client }) => {
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     await db
       .from('public.auth_sessions')
-      .where('id', decodePayload(store.access).sid)
+      .where('id', decodePayload(signUp.access).sid)
       .update({ expires_at: db.raw(`now() - interval '1 second'`) })
-    await expectStatus(refresh(client, store.refresh), 401)
+    await expectStatus(refresh(client, signUp.refresh), 401)
   })
 
   test('422 without a refresh token', async ({ client, assert }) => {
@@ -130,32 +136,32 @@ test.group('Tokens / logout', () => {
   test('204; that refresh, its successors and the access tokens stop working', async ({
     client,
   }) => {
-    const store = await registerStore(client)
-    const rotated = await refresh(client, store.refresh)
+    const signUp = await registerTenant(client)
+    const rotated = await refresh(client, signUp.refresh)
     rotated.assertStatus(200)
 
-    const response = await client.post('/api/auth/logout/').json({ refresh: store.refresh })
+    const response = await client.post('/api/auth/logout/').json({ refresh: signUp.refresh })
     response.assertStatus(204)
 
     await expectStatus(refresh(client, rotated.body().refresh), 401)
     await expectStatus(me(client, rotated.body().access), 401)
-    await expectStatus(me(client, store.access), 401)
+    await expectStatus(me(client, signUp.access), 401)
   })
 
   test('logout with the current refresh token, then refresh: 401', async ({ client }) => {
-    const store = await registerStore(client)
-    await expectStatus(client.post('/api/auth/logout').json({ refresh: store.refresh }), 204)
-    await expectStatus(refresh(client, store.refresh), 401)
-    await expectStatus(me(client, store.access), 401)
+    const signUp = await registerTenant(client)
+    await expectStatus(client.post('/api/auth/logout').json({ refresh: signUp.refresh }), 204)
+    await expectStatus(refresh(client, signUp.refresh), 401)
+    await expectStatus(me(client, signUp.access), 401)
   })
 
   test('an unknown token changes nothing and answers 204 alike; no token is 422', async ({
     client,
   }) => {
-    const store = await registerStore(client)
+    const signUp = await registerTenant(client)
     const unknown = await client.post('/api/auth/logout/').json({ refresh: 'unknown-token' })
     unknown.assertStatus(204)
-    await expectStatus(me(client, store.access), 200)
+    await expectStatus(me(client, signUp.access), 200)
     await expectStatus(client.post('/api/auth/logout/').json({}), 422)
   })
 })
@@ -237,13 +243,13 @@ test.group('Tokens / access token refusals', () => {
     await expectStatus(me(client, control), 200)
     await expectStatus(me(client, await signWith({ ...claims, token_type: 'refresh' })), 401)
 
-    const store = await registerStore(client)
-    await expectStatus(me(client, store.refresh), 401)
+    const signUp = await registerTenant(client)
+    await expectStatus(me(client, signUp.refresh), 401)
   })
 
   test('a deactivated user: access and refresh are refused (401)', async ({ client }) => {
-    const store = await registerStore(client)
-    const tenant = { id: store.tenant.id }
+    const signUp = await registerTenant(client)
+    const tenant = { id: signUp.tenant.id }
     const staff = await givenUser(tenant, 'staff')
     const session = await login(client, staff.username, 'password123')
     session.assertStatus(200)
@@ -254,8 +260,8 @@ test.group('Tokens / access token refusals', () => {
   })
 
   test('a deleted user: access and refresh are refused (401)', async ({ client }) => {
-    const store = await registerStore(client)
-    const staff = await givenUser({ id: store.tenant.id }, 'staff')
+    const signUp = await registerTenant(client)
+    const staff = await givenUser({ id: signUp.tenant.id }, 'staff')
     const session = await login(client, staff.username, 'password123')
     session.assertStatus(200)
 
@@ -269,19 +275,19 @@ test.group('Tokens / access token refusals', () => {
     client,
     assert,
   }) => {
-    const store = await registerStore(client)
-    await setTenantStatus(store.tenant.id, 'suspended')
+    const signUp = await registerTenant(client)
+    await setTenantStatus(signUp.tenant.id, 'suspended')
 
-    const access = await me(client, store.access)
+    const access = await me(client, signUp.access)
     access.assertStatus(403)
     assert.equal(access.body().errors[0].code, 'E_TENANT_SUSPENDED')
 
-    const refused = await refresh(client, store.refresh)
+    const refused = await refresh(client, signUp.refresh)
     refused.assertStatus(403)
     assert.equal(refused.body().errors[0].code, 'E_TENANT_SUSPENDED')
 
     // The refused refresh did not consume the token.
-    await setTenantStatus(store.tenant.id, 'active')
-    await expectStatus(refresh(client, store.refresh), 200)
+    await setTenantStatus(signUp.tenant.id, 'active')
+    await expectStatus(refresh(client, signUp.refresh), 200)
   })
 })
