@@ -8,7 +8,7 @@ import { InvalidCredentialsException } from '#exceptions/auth'
 import { TenantSuspendedException } from '#exceptions/tenancy'
 import { columnFromDetail } from '#exceptions/database_errors'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
-import { parseTenantId } from '#tenancy/schema'
+import { parseId } from '#helpers/ids'
 import { USERNAME } from '#validators/auth'
 
 export interface AccountRow {
@@ -224,7 +224,7 @@ async function findLogin(username: string) {
  * two never collide.
  */
 async function findStore(client: QueryClientContract, store: string | number) {
-  const id = parseTenantId(typeof store === 'string' ? store.trim() : store)
+  const id = parseId(typeof store === 'string' ? store.trim() : store)
   const { rows } = await client.rawQuery(
     id !== null
       ? `select id, name, slug, status from public.tenants where id = ? for share`
