@@ -32,6 +32,7 @@ export default class OrdersController {
    * rejects it.
    */
   async store({ request, response, auth, bouncer }: HttpContext) {
+    await bouncer.with(OrderPolicy).authorize('create')
     const payload = await placeOrderValidator.validate(request.body())
     const key = request.header('idempotency-key')
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -40,7 +41,6 @@ export default class OrdersController {
         'Idempotency-Key'
       )
     }
-    await bouncer.with(OrderPolicy).authorize('create')
 
     const { order, replayed } = await placeOrder(
       auth.getUserOrFail() as AuthPrincipal,
@@ -60,14 +60,15 @@ export default class OrdersController {
 
   /**
    * PATCH /api/orders/:id/: owner `{assigned_to?, status?}`, assigned staff
-   * `{status}`.
+   * `{status}`. Authorized before the body is validated: a caller who may
+   * not move the order gets 403 whatever it sends.
    */
   async update({ params, request, auth, bouncer }: HttpContext) {
-    const changes = await updateOrderValidator.validate(request.body())
     const principal = auth.getUserOrFail() as AuthPrincipal
     const order = await lockOrder(principal, params.id)
-
     await bouncer.with(OrderPolicy).authorize('update', order)
+
+    const changes = await updateOrderValidator.validate(request.body())
     if (changes.assigned_to !== undefined) {
       await bouncer.with(OrderPolicy).authorize('assign')
       if (changes.assigned_to !== null) await assertStaffMember(principal, changes.assigned_to)

@@ -15,10 +15,10 @@ export default class StockAdjustmentsController {
    * the worker applies or rejects it.
    */
   async store({ params, request, response, auth, bouncer }: HttpContext) {
-    const payload = await createAdjustmentValidator.validate(request.body())
     const principal = auth.getUserOrFail() as AuthPrincipal
     const product = await findProduct(principal, params.id)
     await bouncer.with(StockAdjustmentPolicy).authorize('manage', product)
+    const payload = await createAdjustmentValidator.validate(request.body())
     return response.status(202).send(await requestAdjustment(principal, product.id, payload))
   }
 
@@ -26,9 +26,9 @@ export default class StockAdjustmentsController {
    * GET /api/products/:id/stock-adjustments/: the product's adjustments, newest first.
    */
   async index({ params, request, auth, bouncer }: HttpContext) {
-    const page = await listAdjustmentsValidator.validate(request.qs())
     const product = await findProduct(auth.getUserOrFail() as AuthPrincipal, params.id)
     await bouncer.with(StockAdjustmentPolicy).authorize('manage', product)
+    const page = await listAdjustmentsValidator.validate(request.qs())
     return listAdjustments(product.id, page)
   }
 

@@ -11,9 +11,9 @@ const products = new ProductService()
  */
 export default class StockMovementsController {
   async index({ params, request, auth, bouncer }: HttpContext) {
-    const page = await stockMovementListValidator.validate(request.qs())
     const product = await products.find(params.id, auth.getUserOrFail() as AuthPrincipal)
     await bouncer.with(ProductPolicy).authorize('viewStockMovements', product)
+    const page = await stockMovementListValidator.validate(request.qs())
     return products.stockMovements(product, page)
   }
 }

@@ -14,14 +14,14 @@ export default class UsersController {
   constructor(private users: UserService) {}
 
   async index({ request, bouncer }: HttpContext) {
-    const filters = await request.validateUsing(listUsersValidator, { data: request.qs() })
     await bouncer.with(UserPolicy).authorize('viewList')
+    const filters = await request.validateUsing(listUsersValidator, { data: request.qs() })
     return this.users.list(filters)
   }
 
   async store({ request, response, bouncer }: HttpContext) {
-    const input = await request.validateUsing(createUserValidator)
     await bouncer.with(UserPolicy).authorize('create')
+    const input = await request.validateUsing(createUserValidator)
     return response.created(userTransformer.transform(await this.users.create(input)))
   }
 
@@ -31,8 +31,8 @@ export default class UsersController {
   }
 
   async update({ params, request, auth, bouncer }: HttpContext) {
-    const changes = await request.validateUsing(updateUserValidator)
     await bouncer.with(UserPolicy).authorize('update')
+    const changes = await request.validateUsing(updateUserValidator)
     const caller = auth.getUserOrFail() as AuthPrincipal
     return userTransformer.transform(await this.users.update(caller, params.id, changes))
   }
