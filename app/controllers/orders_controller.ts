@@ -8,8 +8,8 @@ import {
   lockOrder,
   placeOrder,
   updateOrder,
-  assertStaffMember,
 } from '#services/order_service'
+import { assertAssignableStaff } from '#services/assignable_staff'
 import {
   IDEMPOTENCY_KEY,
   listOrdersValidator,
@@ -71,7 +71,7 @@ export default class OrdersController {
     const changes = await updateOrderValidator.validate(request.body())
     if (changes.assigned_to !== undefined) {
       await bouncer.with(OrderPolicy).authorize('assign')
-      if (changes.assigned_to !== null) await assertStaffMember(principal, changes.assigned_to)
+      if (changes.assigned_to !== null) await assertAssignableStaff(changes.assigned_to)
     }
     if (changes.status === 'cancelled') {
       await bouncer.with(OrderPolicy).authorize('cancel', order)

@@ -317,19 +317,6 @@ export const MANUAL_TRANSITIONS: Partial<Record<OrderStatus, OrderStatus[]>> = {
   shipped: ['delivered'],
 }
 
-export async function assertStaffMember(principal: AuthPrincipal, userId: number) {
-  const { rows } = await currentTenant().trx.rawQuery(
-    `select 1 from public.users where id = ? and tenant_id = ? and role = 'staff' and is_active`,
-    [userId, principal.tenantId]
-  )
-  if (!rows[0]) {
-    throw AppException.unprocessable(
-      'The assigned_to field must be an active staff member of this store',
-      'assigned_to'
-    )
-  }
-}
-
 export async function updateOrder(
   order: Awaited<ReturnType<typeof lockOrder>>,
   changes: { assigned_to?: number | null; status?: OrderStatus }

@@ -2,6 +2,7 @@ import AppException from '#exceptions/app_exception'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
+import { assertAssignableStaff } from '#services/assignable_staff'
 import { moveStock, recordInitialStock } from '#services/stock_ledger'
 import {
   PRODUCT_COLUMNS,
@@ -85,7 +86,7 @@ export class ProductService {
    * unique violation of the database (409 on "sku"), not a prior check.
    */
   async create(input: ProductInput): Promise<ProductRow> {
-    if (input.assigned_to) await this.assertAssignable(input.assigned_to)
+    if (input.assigned_to) await assertAssignableStaff(input.assigned_to)
 
     const [row]: ProductRow[] = await currentTenant()
       .trx.table('products')
@@ -111,7 +112,7 @@ export class ProductService {
    */
   async update(product: ProductRow, changes: ProductPatch): Promise<ProductRow> {
     if (changes.assigned_to && changes.assigned_to !== product.assigned_to) {
-      await this.assertAssignable(changes.assigned_to)
+      await assertAssignableStaff(changes.assigned_to)
     }
 
     if (changes.stock !== undefined && changes.stock !== product.stock) {
@@ -154,23 +155,6 @@ export class ProductService {
       .where('product_id', product.id)
       .orderBy('id', 'desc')
     return paginate(query, pageOf(request), stockMovementTransformer)
-  }
-
-  /**
-   * `assigned_to` names a staff user of this tenant, or the request is a
-   * 422 on that field.
-   */
-  private async assertAssignable(userId: number) {
-    const { rows } = await currentTenant().trx.rawQuery(
-      `select 1 from public.users where id = ? and tenant_id = ? and role = 'staff'`,
-      [userId, currentTenant().tenantId]
-    )
-    if (rows.length === 0) {
-      throw AppException.unprocessable(
-        'The assigned_to field must be a staff user of this store',
-        'assigned_to'
-      )
-    }
   }
 }
 
