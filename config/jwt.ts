@@ -13,6 +13,11 @@ const jwtConfig = {
   audience: env.get('JWT_AUDIENCE', 'tenant-commerce-api'),
   accessTtl: env.get('JWT_ACCESS_TTL', '15m'),
   refreshTtl: env.get('JWT_REFRESH_TTL', '7d'),
+  /**
+   * Absolute lifetime of a login session: refreshing slides its expiry by
+   * `refreshTtl`, but never past `sessionMaxAge` after the login.
+   */
+  sessionMaxAge: env.get('JWT_SESSION_MAX_AGE', '30d'),
   clockToleranceSeconds: 5,
 }
 

@@ -68,6 +68,7 @@ export default await Env.create(APP_ROOT, {
   JWT_AUDIENCE: Env.schema.string.optional(),
   JWT_ACCESS_TTL: Env.schema.string.optional(),
   JWT_REFRESH_TTL: Env.schema.string.optional(),
+  JWT_SESSION_MAX_AGE: Env.schema.string.optional(),
 
   /*
   | Rate limits (0 switches a limit off)
