@@ -92,6 +92,9 @@ const env = await Env.create(APP_ROOT, {
   */
   RATE_LIMIT_LOGIN: limit(),
   RATE_LIMIT_REGISTER: limit(),
+  RATE_LIMIT_API_USER: limit(),
+  RATE_LIMIT_API_TENANT: limit(),
+  RATE_LIMIT_USER_ACCOUNTS: limit(),
 
   /*
   | Workers

@@ -3,6 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import type { Role } from '#auth/jwt'
 import { startSession, type TokenPair } from '#auth/refresh_tokens'
+import { hashPassword } from '#auth/passwords'
 import AppException from '#exceptions/app_exception'
 import { InvalidCredentialsException } from '#exceptions/auth'
 import { TenantSuspendedException } from '#exceptions/tenancy'
@@ -55,7 +56,7 @@ export class AuthService {
     store_name: string
   }): Promise<SignedIn> {
     await this.assertAvailable(db.connection(), input)
-    const passwordHash = await hash.make(input.password)
+    const passwordHash = await hashPassword(input.password)
 
     let provisioned
     let pair: TokenPair | undefined
@@ -92,7 +93,7 @@ export class AuthService {
     email: string
     password: string
   }): Promise<SignedIn> {
-    const passwordHash = await hash.make(input.password)
+    const passwordHash = await hashPassword(input.password)
 
     return db.transaction(async (trx) => {
       const tenant = await findStore(trx, input.store)
