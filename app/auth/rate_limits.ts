@@ -12,9 +12,10 @@ import type { AuthPrincipal } from '#auth/jwt_guard'
  *
  * Every limiter operation touches one Redis key (rate-limiter-flexible
  * runs one single-key script per call), so each works on Redis Cluster
- * whatever slot its key hashes to; no key name holds a `{…}` hash tag
- * (usernames cannot contain braces, ids and IPs do not), so keys spread
- * over the cluster instead of piling onto one slot.
+ * whatever slot its key hashes to. The keys carry no `{…}` hash tag of
+ * ours, so they spread over the cluster's slots instead of piling onto
+ * one node (a brace in a login name typed by a client only moves that one
+ * key to another slot).
  */
 export const rateLimits = {
   /** Authenticated requests allowed per user in `apiWindow`. */

@@ -5,6 +5,7 @@ import app from '@adonisjs/core/services/app'
 import env from '#start/env'
 import { databaseName } from '#config/database'
 import { signAccessToken } from '#auth/jwt'
+import { givenTenant } from '#tests/support/fixtures'
 
 /**
  * A port nothing listens on: bound, then released.
@@ -84,6 +85,14 @@ test.group('Readiness', () => {
 
     const live = await fetch(`${base}/health/live`)
     assert.equal(live.status, 200)
+
+    // The per-user and per-tenant API limits live in Redis but do not turn
+    // its outage into an API outage: reads are still served.
+    const tenant = await givenTenant()
+    const products = await fetch(`${base}/api/products/`, {
+      headers: { authorization: `Bearer ${tenant.owner.token}` },
+    })
+    assert.equal(products.status, 200)
   }).timeout(60_000)
 
   test('answers 503 when PostgreSQL is down, for readiness and for API requests', async ({
