@@ -11,6 +11,14 @@
 await import('reflect-metadata')
 const { Ignitor, prettyPrintError } = await import('@adonisjs/core')
 
+/**
+ * In production every command validates the environment, secrets
+ * included, before it runs, also those that do not start the application.
+ */
+if (process.env.NODE_ENV === 'production') {
+  await import('#start/env')
+}
+
 const APP_ROOT = new URL('../', import.meta.url)
 
 const IMPORTER = (filePath: string) => {

@@ -2,7 +2,7 @@ import { BaseCommand } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { errors as vineErrors } from '@vinejs/vine'
 import { TenantNotFoundException } from '#exceptions/tenancy'
-import { parseTenantId } from '#tenancy/schema'
+import { parseId } from '#helpers/ids'
 import type { MigrationProgress, TenantFailure } from '#tenancy/tenant_migrator'
 
 /**
@@ -19,7 +19,7 @@ export abstract class TenantCommand extends BaseCommand {
   static options: CommandOptions = { startApp: true }
 
   protected parseTenant(value: string): number {
-    const id = parseTenantId(value)
+    const id = parseId(value)
     if (id === null) {
       throw new CommandError(`Invalid tenant id "${value}": expected a positive integer`)
     }

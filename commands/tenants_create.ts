@@ -1,6 +1,6 @@
 import { args, flags } from '@adonisjs/core/ace'
 import string from '@adonisjs/core/helpers/string'
-import hash from '@adonisjs/core/services/hash'
+import { hashPassword } from '#auth/passwords'
 import { CommandError, TenantCommand } from './_tenant_command.js'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
 import { createTenantValidator } from '#validators/tenant'
@@ -49,7 +49,7 @@ export default class TenantsCreate extends TenantCommand {
         owner: {
           username: input.username,
           email: input.email,
-          passwordHash: await hash.make(input.password),
+          passwordHash: await hashPassword(input.password),
         },
       })
       .catch((error) => {

@@ -7,6 +7,12 @@ const limiterConfig = defineConfig({
   default: 'redis',
   stores: {
     redis: stores.redis({ connectionName: 'main' }),
+    /**
+     * The per-user and per-tenant API limits: refused at once, not after a
+     * reconnection attempt, while Redis is not connected (the request then
+     * goes through, see throttleApi).
+     */
+    api: stores.redis({ connectionName: 'main', rejectIfRedisNotReady: true }),
     memory: stores.memory({}),
   },
 })

@@ -10,8 +10,9 @@
 |
 */
 
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { Env } from '@adonisjs/core/env'
+import { assertUsableSecrets } from '#start/secrets'
 
 const APP_ROOT = new URL('../', import.meta.url)
 
@@ -23,9 +24,25 @@ if (!process.env.ENV_PATH && !existsSync(new URL('.env', APP_ROOT))) {
   if (existsSync(new URL('../.env', APP_ROOT))) process.env.ENV_PATH = '../'
 }
 
+/**
+ * Secrets may come from files (Docker or Kubernetes secrets): `<NAME>_FILE`
+ * names a file whose content is `<NAME>`, unless `<NAME>` itself is set.
+ * docker-compose.yml passes the secrets it generated this way.
+ */
+for (const name of ['APP_KEY', 'JWT_SECRET', 'DB_PASSWORD', 'REDIS_PASSWORD']) {
+  const file = process.env[`${name}_FILE`]
+  if (!file || process.env[name] !== undefined) continue
+  try {
+    process.env[name] = readFileSync(file, 'utf8').trim()
+  } catch {
+    process.stderr.write(`Invalid environment variable "${name}_FILE": cannot read ${file}\n`)
+    process.exit(1)
+  }
+}
+
 const limit = () => Env.schema.number.optional()
 
-export default await Env.create(APP_ROOT, {
+const env = await Env.create(APP_ROOT, {
   NODE_ENV: Env.schema.enum(['development', 'production', 'test'] as const),
   HOST: Env.schema.string({ format: 'host' }),
   PORT: Env.schema.number(),
@@ -68,12 +85,16 @@ export default await Env.create(APP_ROOT, {
   JWT_AUDIENCE: Env.schema.string.optional(),
   JWT_ACCESS_TTL: Env.schema.string.optional(),
   JWT_REFRESH_TTL: Env.schema.string.optional(),
+  JWT_SESSION_MAX_AGE: Env.schema.string.optional(),
 
   /*
   | Rate limits (0 switches a limit off)
   */
   RATE_LIMIT_LOGIN: limit(),
   RATE_LIMIT_REGISTER: limit(),
+  RATE_LIMIT_API_USER: limit(),
+  RATE_LIMIT_API_TENANT: limit(),
+  RATE_LIMIT_USER_ACCOUNTS: limit(),
 
   /*
   | Workers
@@ -83,3 +104,15 @@ export default await Env.create(APP_ROOT, {
   SWEEP_INTERVAL_MS: Env.schema.number.optional(),
   SWEEP_AGE_MS: Env.schema.number.optional(),
 })
+
+/**
+ * APP_KEY and JWT_SECRET: at least 32 characters, and in production none
+ * of the values published in the repository (start/secrets.ts). One line
+ * per problem, exit code 1.
+ */
+assertUsableSecrets(
+  { APP_KEY: env.get('APP_KEY').release(), JWT_SECRET: env.get('JWT_SECRET').release() },
+  env.get('NODE_ENV')
+)
+
+export default env

@@ -38,4 +38,5 @@ router.use([
 export const middleware = router.named({
   auth: () => import('#middleware/auth_middleware'),
   tenant: () => import('#middleware/tenant_middleware'),
+  userWrite: () => import('#middleware/user_write_middleware'),
 })

@@ -10,6 +10,7 @@
 */
 
 import router from '@adonisjs/core/services/router'
+import { ID_ROUTE_PARAM } from '#helpers/ids'
 
 const HealthController = () => import('#controllers/health_controller')
 
@@ -18,7 +19,7 @@ const HealthController = () => import('#controllers/health_controller')
  * else (letters, signs, out of the BIGINT range) is an unknown route: 404,
  * never a database error.
  */
-router.where('id', { match: /^[1-9][0-9]{0,14}$/, cast: (value) => Number(value) })
+router.where('id', ID_ROUTE_PARAM)
 
 router.get('/health/live', [HealthController, 'live'])
 router.get('/health/ready', [HealthController, 'ready'])

@@ -6,6 +6,7 @@ import { pluginAdonisJS } from '@japa/plugin-adonisjs'
 import testUtils from '@adonisjs/core/services/test_utils'
 import { authApiClient } from '@adonisjs/auth/plugins/api_client'
 import { prepareTestDatabase } from '#tests/support/database'
+import { forgetRateLimits } from '#tests/support/rate_limits'
 import { assertResponseMatchesContract } from '#tests/support/openapi'
 
 /**
@@ -29,10 +30,11 @@ ApiClient.teardown(assertResponseMatchesContract)
 /**
  * Before anything runs: a fresh test database (<DB_DATABASE>_test, dropped
  * and created again, so every run starts clean and can be repeated) with
- * the platform migrations applied.
+ * the platform migrations applied, and no rate-limit counters of an
+ * earlier run.
  */
 export const runnerHooks: Required<Pick<Config, 'setup' | 'teardown'>> = {
-  setup: [() => prepareTestDatabase()],
+  setup: [() => prepareTestDatabase(), () => forgetRateLimits()],
   teardown: [],
 }
 

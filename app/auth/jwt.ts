@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import string from '@adonisjs/core/helpers/string'
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose'
 import jwtConfig from '#config/jwt'
+import { parseId } from '#helpers/ids'
 
 export const ROLES = ['owner', 'staff', 'customer'] as const
 export type Role = (typeof ROLES)[number]
@@ -71,8 +72,7 @@ export async function verifyAccessToken(token: string): Promise<AccessClaims | n
     const valid =
       claims.token_type === 'access' &&
       typeof claims.sub === 'string' &&
-      /^[1-9][0-9]{0,15}$/.test(claims.sub) &&
-      Number.isSafeInteger(Number(claims.sub)) &&
+      parseId(claims.sub) !== null &&
       Number.isSafeInteger(claims.tenant_id) &&
       (claims.tenant_id as number) > 0 &&
       ROLES.includes(claims.role as Role) &&

@@ -1,13 +1,35 @@
 import env from '#start/env'
+import logger from '@adonisjs/core/services/logger'
 import limiter from '@adonisjs/limiter/services/main'
+import { errors as limiterErrors } from '@adonisjs/limiter'
 import { InvalidCredentialsException } from '#exceptions/auth'
+import type { AuthPrincipal } from '#auth/jwt_guard'
 
 /**
- * Rate limits of the auth endpoints, read once from the environment.
- * `0` switches a limit off. Mutable so that tests can lower a limit for
- * one test and restore it afterwards.
+ * Rate limits, read once from the environment. `0` switches a limit off.
+ * Mutable so that tests can lower a limit for one test and restore it
+ * afterwards.
+ *
+ * Every limiter operation touches one Redis key (rate-limiter-flexible
+ * runs one single-key script per call), so each works on Redis Cluster
+ * whatever slot its key hashes to. The keys carry no `{…}` hash tag of
+ * ours, so they spread over the cluster's slots instead of piling onto
+ * one node (a brace in a login name typed by a client only moves that one
+ * key to another slot).
  */
 export const rateLimits = {
+  /** Authenticated requests allowed per user in `apiWindow`. */
+  apiUser: env.get('RATE_LIMIT_API_USER', 1200),
+  /** Authenticated requests allowed per tenant (all its users) in `apiWindow`. */
+  apiTenant: env.get('RATE_LIMIT_API_TENANT', 6000),
+  apiWindow: '1 minute',
+  /**
+   * Requests that tell whether a username or email exists anywhere on the
+   * platform (creating a user, changing a user's email), per tenant in
+   * `userAccountsWindow`.
+   */
+  userAccounts: env.get('RATE_LIMIT_USER_ACCOUNTS', 100),
+  userAccountsWindow: '1 hour',
   /** Failed logins allowed per username and per IP in `loginWindow`. */
   login: env.get('RATE_LIMIT_LOGIN', 10),
   loginWindow: '15 mins',
@@ -17,16 +39,47 @@ export const rateLimits = {
 }
 
 /**
- * Counts a sign-up attempt of the client's IP; throws E_TOO_MANY_REQUESTS
- * (429 with Retry-After) once the IP has used up its allowance. Every
- * attempt counts, so the endpoint cannot be used to probe for taken names
- * at will either.
+ * Counts an authenticated request against its user's and then its
+ * tenant's allowance; throws E_TOO_MANY_REQUESTS (429 with Retry-After)
+ * once either is used up. A request refused for its user does not count
+ * against the tenant, so one user cannot spend the whole store's budget
+ * with requests that are refused anyway.
+ *
+ * Runs before the tenant transaction opens: a refused request never takes
+ * a pooled connection. When Redis does not answer, the request goes
+ * through (logged): these limits share the API fairly, they do not guard
+ * secrets, and a Redis outage must not turn into an API outage (orders
+ * are still taken into the outbox then).
  */
-export async function throttleSignUp(ip: string) {
-  if (rateLimits.register <= 0) return
+export async function throttleApi(principal: AuthPrincipal): Promise<void> {
+  const budgets: [number, string][] = [
+    [rateLimits.apiUser, `api_user_${principal.id}`],
+    [rateLimits.apiTenant, `api_tenant_${principal.tenantId}`],
+  ]
+  for (const [requests, key] of budgets) {
+    if (requests <= 0) continue
+    await consumeOrPass(requests, rateLimits.apiWindow, key)
+  }
+}
+
+/**
+ * Counts a request that can tell whether a username or email exists on
+ * the platform against its tenant's allowance (429 once used up).
+ */
+export async function throttleUserAccounts(tenantId: number): Promise<void> {
+  if (rateLimits.userAccounts <= 0) return
   await limiter
-    .use({ requests: rateLimits.register, duration: rateLimits.registerWindow })
-    .consume(`register_ip_${ip}`)
+    .use({ requests: rateLimits.userAccounts, duration: rateLimits.userAccountsWindow })
+    .consume(`accounts_tenant_${tenantId}`)
+}
+
+async function consumeOrPass(requests: number, duration: string, key: string) {
+  try {
+    await limiter.use('api', { requests, duration }).consume(key)
+  } catch (error) {
+    if (error instanceof limiterErrors.E_TOO_MANY_REQUESTS) throw error
+    logger.warn({ err: error, key }, 'rate limiter unavailable; request let through')
+  }
 }
 
 /**

@@ -11,7 +11,9 @@ import { TenantSuspendedException } from '#exceptions/tenancy'
  * public.refresh_tokens).
  *
  * A session is the family of every token issued from one login or
- * sign-up. Access tokens carry its id as `sid`; the tenant middleware
+ * sign-up. Each refresh extends it by the refresh lifetime, but never past
+ * its absolute lifetime (JWT_SESSION_MAX_AGE after its `created_at`):
+ * then the client must log in again. Access tokens carry its id as `sid`; the tenant middleware
  * refuses them once the session is revoked. Refresh tokens are 256 random
  * bits, handed out once and stored only as their SHA-256 hash; each is
  * single use. Rotation consumes the presented token with one conditional
@@ -41,6 +43,10 @@ function refreshTtlSeconds(): number {
   return seconds(jwtConfig.refreshTtl)
 }
 
+function sessionMaxAgeSeconds(): number {
+  return seconds(jwtConfig.sessionMaxAge)
+}
+
 /**
  * Starts a login session: the session row and its first refresh token in
  * one statement, then the access token naming the session. Runs on
@@ -60,7 +66,12 @@ export async function startSession(
      insert into public.refresh_tokens (session_id, token_hash, expires_at)
      select id, ?, expires_at from session
      returning session_id`,
-    [subject.id, subject.tenantId, refreshTtlSeconds(), hashRefreshToken(refresh)]
+    [
+      subject.id,
+      subject.tenantId,
+      Math.min(refreshTtlSeconds(), sessionMaxAgeSeconds()),
+      hashRefreshToken(refresh),
+    ]
   )
   const sessionId: string = rows[0].session_id
   const access = await signAccessToken({
@@ -83,7 +94,8 @@ const CONSUME_SQL = `
     returning session_id
   )
   select s.id as session_id,
-         (s.revoked_at is not null or s.expires_at <= now()) as session_closed,
+         (s.revoked_at is not null or s.expires_at <= now()
+           or s.created_at <= now() - make_interval(secs => ?)) as session_closed,
          u.id as user_id, u.tenant_id, u.role, u.is_active, t.status
   from used
   join public.auth_sessions s on s.id = used.session_id
@@ -92,7 +104,8 @@ const CONSUME_SQL = `
 
 const ISSUE_SQL = `
   with session as (
-    update public.auth_sessions set expires_at = now() + make_interval(secs => ?)
+    update public.auth_sessions
+    set expires_at = least(now() + make_interval(secs => ?), created_at + make_interval(secs => ?))
     where id = ?
     returning id, expires_at
   )
@@ -102,8 +115,9 @@ const ISSUE_SQL = `
 /**
  * Exchanges a refresh token for a new pair. The presented token stops
  * working; the new refresh token extends the session by the refresh
- * lifetime. Refused (401) when the token is unknown, expired or used, or
- * when its session is revoked, its user deactivated or deleted; 403
+ * lifetime, up to the session's absolute lifetime. Refused (401) when the
+ * token is unknown, expired or used, or when its session is revoked, past
+ * its absolute lifetime, its user deactivated or deleted; 403
  * E_TENANT_SUSPENDED for a suspended tenant (the token is then left
  * unused, so it works again once the tenant is resumed).
  *
@@ -113,7 +127,7 @@ const ISSUE_SQL = `
 export async function rotateRefreshToken(token: string): Promise<TokenPair> {
   const tokenHash = hashRefreshToken(token)
   const outcome = await db.transaction(async (trx): Promise<{ pair?: TokenPair }> => {
-    const { rows } = await trx.rawQuery(CONSUME_SQL, [tokenHash])
+    const { rows } = await trx.rawQuery(CONSUME_SQL, [tokenHash, sessionMaxAgeSeconds()])
     const row = rows[0]
     if (!row) {
       await revokeIfReused(trx, tokenHash)
@@ -127,7 +141,12 @@ export async function rotateRefreshToken(token: string): Promise<TokenPair> {
     }
 
     const refresh = newRefreshToken()
-    await trx.rawQuery(ISSUE_SQL, [refreshTtlSeconds(), row.session_id, hashRefreshToken(refresh)])
+    await trx.rawQuery(ISSUE_SQL, [
+      refreshTtlSeconds(),
+      sessionMaxAgeSeconds(),
+      row.session_id,
+      hashRefreshToken(refresh),
+    ])
     const access = await signAccessToken({
       userId: row.user_id,
       tenantId: row.tenant_id,

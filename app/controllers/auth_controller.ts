@@ -1,6 +1,6 @@
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
-import { throttleLogin, throttleSignUp } from '#auth/rate_limits'
+import { throttleLogin } from '#auth/rate_limits'
 import { revokeSessionOf, rotateRefreshToken } from '#auth/refresh_tokens'
 import { AuthService, type SignedIn } from '#services/auth_service'
 import { currentTenant } from '#tenancy/context'
@@ -22,13 +22,11 @@ export default class AuthController {
 
   async register({ request, response, serialize }: HttpContext) {
     const input = await request.validateUsing(registerValidator)
-    await throttleSignUp(request.ip())
     return response.created(await serialize(signedIn(await this.auth.register(input))))
   }
 
   async registerCustomer({ request, response, serialize }: HttpContext) {
     const input = await request.validateUsing(registerCustomerValidator)
-    await throttleSignUp(request.ip())
     return response.created(await serialize(signedIn(await this.auth.registerCustomer(input))))
   }
 

@@ -1,5 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
-import { readiness } from '#services/health_service'
+import { readiness } from '#start/health'
 
 export default class HealthController {
   /**
@@ -10,7 +10,8 @@ export default class HealthController {
   }
 
   /**
-   * 200 when PostgreSQL and Redis answer, else 503; a report per check.
+   * 200 when PostgreSQL and Redis answer, else 503; a report per check
+   * (its name and state only, see start/health.ts).
    */
   async ready({ response }: HttpContext) {
     const report = await readiness()

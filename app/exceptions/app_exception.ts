@@ -21,14 +21,6 @@ export default class AppException extends Exception {
     return new AppException(message, { status: 409, code: 'E_CONFLICT', field })
   }
 
-  static unauthorized(message = 'Unauthorized access') {
-    return new AppException(message, { status: 401, code: 'E_UNAUTHORIZED_ACCESS' })
-  }
-
-  static forbidden(message = 'Not allowed to perform this action') {
-    return new AppException(message, { status: 403, code: 'E_AUTHORIZATION_FAILURE' })
-  }
-
   static unprocessable(message: string, field: string) {
     return new AppException(message, { status: 422, code: 'E_VALIDATION_ERROR', field })
   }

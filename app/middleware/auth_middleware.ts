@@ -1,13 +1,19 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
+import { throttleApi } from '#auth/rate_limits'
 
 /**
  * Verifies the bearer access token. Answers 401 when it is missing,
- * malformed, forged, expired or not an access token.
+ * malformed, forged, expired or not an access token. Then counts the
+ * request against its user's and its tenant's API limits
+ * (RATE_LIMIT_API_USER, RATE_LIMIT_API_TENANT): 429 with Retry-After past
+ * either, before the tenant middleware takes a pooled connection. Every
+ * authenticated route goes through here, so none can miss the limits.
  */
 export default class AuthMiddleware {
   async handle(ctx: HttpContext, next: NextFn) {
-    await ctx.auth.authenticateUsing(['jwt'])
+    const principal = await ctx.auth.authenticateUsing(['jwt'])
+    await throttleApi(principal)
     return next()
   }
 }

@@ -1,4 +1,5 @@
 import logger from '@adonisjs/core/services/logger'
+import { withTimeout } from '#helpers/timeout'
 import { claimPriority, releasePriority } from '#queue/fairness'
 import { JOBS, jobId, queueForJob, type JobData, type JobName } from '#queue/queues'
 
@@ -9,10 +10,10 @@ import { JOBS, jobId, queueForJob, type JobData, type JobName } from '#queue/que
  */
 export async function publish(job: JobName, tenantId: number, refId: number): Promise<void> {
   const queueName = JOBS[job].queue
-  const priority = await withTimeout(claimPriority(queueName, tenantId))
+  const priority = await withRedisTimeout(claimPriority(queueName, tenantId))
   try {
     const data: JobData = { tenantId, refId }
-    await withTimeout(
+    await withRedisTimeout(
       queueForJob(job).add(job, data, { jobId: jobId(job, tenantId, refId), priority })
     )
   } catch (error) {
@@ -36,12 +37,6 @@ export function relay(job: JobName, tenantId: number, refId: number): void {
 
 export const PUBLISH_TIMEOUT_MS = 2_000
 
-function withTimeout<T>(promise: Promise<T>, ms = PUBLISH_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
+function withRedisTimeout<T>(promise: Promise<T>): Promise<T> {
+  return withTimeout(promise, PUBLISH_TIMEOUT_MS, 'Redis')
 }

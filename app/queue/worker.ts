@@ -1,7 +1,7 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
 import logger from '@adonisjs/core/services/logger'
-import { parseTenantId } from '#tenancy/schema'
+import { parseId } from '#helpers/ids'
 import { confirmOrder } from '#jobs/confirm_order'
 import { restoreStock } from '#jobs/restore_stock'
 import { applyAdjustment } from '#jobs/apply_adjustment'
@@ -54,8 +54,8 @@ export interface WorkerHandle {
  * Validates a job's data: every job names its tenant and its row.
  */
 export function jobData(job: Pick<Job, 'name' | 'data'>): { name: JobName; data: JobData } {
-  const tenantId = parseTenantId(job.data?.tenantId)
-  const refId = parseTenantId(job.data?.refId)
+  const tenantId = parseId(job.data?.tenantId)
+  const refId = parseId(job.data?.refId)
   if (!isJobName(job.name) || tenantId === null || refId === null) {
     throw new InvalidJobDataError(`Malformed job ${job.name}: ${JSON.stringify(job.data)}`)
   }

@@ -3,12 +3,13 @@ import hash from '@adonisjs/core/services/hash'
 import db from '@adonisjs/lucid/services/db'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { startSession, type TokenPair } from '#auth/refresh_tokens'
+import { hashPassword } from '#auth/passwords'
 import AppException from '#exceptions/app_exception'
 import { InvalidCredentialsException } from '#exceptions/auth'
 import { TenantSuspendedException } from '#exceptions/tenancy'
 import { columnFromDetail } from '#exceptions/database_errors'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
-import { parseTenantId } from '#tenancy/schema'
+import { parseId } from '#helpers/ids'
 import { USERNAME } from '#validators/auth'
 import type { AccountRow } from '#models/user'
 import type { TenantRow } from '#models/tenant'
@@ -45,7 +46,7 @@ export class AuthService {
     store_name: string
   }): Promise<SignedIn> {
     await this.assertAvailable(db.connection(), input)
-    const passwordHash = await hash.make(input.password)
+    const passwordHash = await hashPassword(input.password)
 
     let provisioned
     let pair: TokenPair | undefined
@@ -82,7 +83,7 @@ export class AuthService {
     email: string
     password: string
   }): Promise<SignedIn> {
-    const passwordHash = await hash.make(input.password)
+    const passwordHash = await hashPassword(input.password)
 
     return db.transaction(async (trx) => {
       const tenant = await findStore(trx, input.store)
@@ -214,7 +215,7 @@ async function findLogin(username: string) {
  * two never collide.
  */
 async function findStore(client: QueryClientContract, store: string | number) {
-  const id = parseTenantId(typeof store === 'string' ? store.trim() : store)
+  const id = parseId(typeof store === 'string' ? store.trim() : store)
   const { rows } = await client.rawQuery(
     id !== null
       ? `select id, name, slug, status from public.tenants where id = ? for share`

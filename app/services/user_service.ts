@@ -1,5 +1,4 @@
 import { inject } from '@adonisjs/core'
-import hash from '@adonisjs/core/services/hash'
 import db from '@adonisjs/lucid/services/db'
 import type { Role } from '#auth/jwt'
 import type { AuthPrincipal } from '#auth/jwt_guard'
@@ -13,7 +12,8 @@ export type ManagedRole = Exclude<Role, 'owner'>
 
 export interface UserChanges {
   email?: string
-  password?: string
+  /** A hash made before the transaction (hashPassword), never a plain password. */
+  passwordHash?: string
   role?: ManagedRole
   is_active?: boolean
 }
@@ -49,11 +49,10 @@ export class UserService {
   async create(input: {
     username: string
     email: string
-    password: string
+    passwordHash: string
     role: ManagedRole
   }): Promise<UserRow> {
     const { trx, tenantId } = currentTenant()
-    const password = await hash.make(input.password)
     const [row] = await trx
       .insertQuery()
       .table('public.users')
@@ -61,7 +60,7 @@ export class UserService {
         tenant_id: tenantId,
         username: input.username,
         email: input.email,
-        password,
+        password: input.passwordHash,
         role: input.role,
       })
       .returning(USER_COLUMNS)
@@ -70,9 +69,6 @@ export class UserService {
 
   async update(actor: AuthPrincipal, id: number, changes: UserChanges): Promise<UserRow> {
     const { trx } = currentTenant()
-    // Hashed before the row is locked: scrypt is slow on purpose.
-    const passwordHash =
-      changes.password !== undefined ? await hash.make(changes.password) : undefined
     const current = await this.users().where('id', id).select('id', 'role').forUpdate().first()
     if (!current) throw AppException.notFound('User not found')
 
@@ -89,7 +85,7 @@ export class UserService {
     if (changes.email !== undefined) values.email = changes.email
     if (changes.role !== undefined) values.role = changes.role
     if (changes.is_active !== undefined) values.is_active = changes.is_active
-    if (passwordHash !== undefined) values.password = passwordHash
+    if (changes.passwordHash !== undefined) values.password = changes.passwordHash
     if (Object.keys(values).length === 0) return this.find(id)
     values.updated_at = db.raw('now()')
 
@@ -97,9 +93,9 @@ export class UserService {
 
     // A new password or a deactivation ends the user's logins; the owner
     // changing their own password keeps the session they did it from.
-    if (changes.password !== undefined || changes.is_active === false) {
+    if (changes.passwordHash !== undefined || changes.is_active === false) {
       const keep = id === actor.id ? actor.sessionId : undefined
-      await revokeSessionsOfUser(trx, id, changes.password ? 'password' : 'deactivated', keep)
+      await revokeSessionsOfUser(trx, id, changes.passwordHash ? 'password' : 'deactivated', keep)
     }
     return row
   }

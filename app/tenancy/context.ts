@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { parseTenantId, tenantSchema, tenantSearchPath } from '#tenancy/schema'
+import { tenantSchema, tenantSearchPath } from '#tenancy/schema'
+import { parseId } from '#helpers/ids'
 import { beginWithEntry } from '#tenancy/tenant_transaction'
 import { UUID } from '#auth/jwt'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
@@ -64,7 +65,7 @@ function entrySql(tenantId: number, principal?: Principal): string {
   if (!principal) {
     return `select ${setPath}, t.status from public.tenants t where t.id = ${tenantId}`
   }
-  const userId = parseTenantId(principal.userId)
+  const userId = parseId(principal.userId)
   if (userId === null || !UUID.test(principal.sessionId)) {
     throw new TypeError('Invalid principal')
   }

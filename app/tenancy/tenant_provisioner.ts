@@ -84,19 +84,17 @@ export class TenantProvisioner {
 
   /**
    * Inserts the tenant row with a slug derived from the name. A taken name
-   * is a unique violation (409 on "name"); a slug taken by another name
-   * gets a numeric suffix.
+   * is a unique violation (409 on "name"). A slug taken by another name
+   * gets a numeric suffix: the same statement finds the first free one
+   * (one above the highest suffix in use), so a popular name costs one
+   * INSERT, not one per taken suffix. Only a concurrent sign-up taking the
+   * very same slug makes it try again.
    */
   private async insertTenant(trx: TransactionClientContract, name: string) {
     const base = slugFor(name)
-    for (let attempt = 1; ; attempt++) {
-      const slug = attempt === 1 ? base : `${base.slice(0, 72)}-${attempt}`
-      const { rows } = await trx.rawQuery(
-        `insert into public.tenants (name, slug) values (?, ?)
-         on conflict (slug) do nothing
-         returning id, name, slug, schema_name, status`,
-        [name, slug]
-      )
+    const stem = base.slice(0, 72)
+    for (;;) {
+      const { rows } = await trx.rawQuery(INSERT_TENANT_SQL, [base, stem, name])
       if (rows[0]) {
         const row = rows[0]
         return {
@@ -110,6 +108,29 @@ export class TenantProvisioner {
     }
   }
 }
+
+/**
+ * `base` when free, else `<stem>-<n>` with n one above the highest
+ * numeric suffix taken (at least 2). Slugs are at most 80 characters: a
+ * stem of 72, a dash and up to 7 digits.
+ */
+const INSERT_TENANT_SQL = `
+  with wanted as (select ?::text as base, ?::text as stem),
+  free as (
+    select case
+      when not exists (select 1 from public.tenants t where t.slug = wanted.base) then wanted.base
+      else wanted.stem || '-' || (
+        select coalesce(max(substring(t.slug from length(wanted.stem) + 2)::int), 1) + 1
+        from public.tenants t
+        where left(t.slug, length(wanted.stem) + 1) = wanted.stem || '-'
+          and substring(t.slug from length(wanted.stem) + 2) ~ '^[0-9]{1,7}$')
+    end as slug
+    from wanted
+  )
+  insert into public.tenants (name, slug)
+  select ?, slug from free
+  on conflict (slug) do nothing
+  returning id, name, slug, schema_name, status`
 
 /**
  * A URL-safe slug that always contains a letter, so a slug can never be

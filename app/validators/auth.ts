@@ -2,8 +2,11 @@ import vine from '@vinejs/vine'
 import { id } from '#validators/rules'
 
 /**
- * Field rules of accounts, shared by sign-up and user management.
- * Usernames and emails are unique case-insensitively across the platform.
+ * Field rules of accounts: the one username rule, the one email rule and
+ * the one password rule, used by sign-up, user management and
+ * `tenants:create` alike (and login only looks up names that pass
+ * USERNAME). Usernames and emails are unique case-insensitively across the
+ * platform.
  */
 export const USERNAME = /^[A-Za-z0-9_.-]{3,150}$/
 
@@ -24,11 +27,16 @@ const PRINTABLE = /^[^\p{Cc}]*$/u
  */
 const SLUG = /^[A-Za-z0-9-]{1,80}$/
 
+/**
+ * A store's (tenant's) name, at sign-up and in `tenants:create`.
+ */
+export const storeName = () => vine.string().trim().minLength(1).maxLength(200).regex(PRINTABLE)
+
 export const registerValidator = vine.create({
   username: username(),
   email: email(),
   password: password(),
-  store_name: vine.string().trim().minLength(1).maxLength(200).regex(PRINTABLE),
+  store_name: storeName(),
 })
 
 /**

@@ -1,17 +1,14 @@
 import vine from '@vinejs/vine'
+import { email, password, storeName, username } from '#validators/auth'
 
 /**
  * A tenant created by an operator (`tenants:create`): the store's name
- * and its owner's credentials.
+ * and its owner's credentials, under the same rules as sign-up, so the
+ * owner can always log in with the name given here.
  */
 export const createTenantValidator = vine.create({
-  name: vine.string().trim().minLength(1).maxLength(200),
-  username: vine
-    .string()
-    .trim()
-    .minLength(3)
-    .maxLength(150)
-    .regex(/^[A-Za-z0-9_.@+-]+$/),
-  email: vine.string().trim().email().maxLength(254),
-  password: vine.string().minLength(8).maxLength(128),
+  name: storeName(),
+  username: username(),
+  email: email(),
+  password: password(),
 })

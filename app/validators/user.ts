@@ -20,6 +20,15 @@ export const createUserValidator = vine.create({
   role: vine.enum(MANAGED_ROLES),
 })
 
+/**
+ * The password of a users request alone, to hash it before the tenant
+ * transaction opens (UserWriteMiddleware); the whole body is validated by
+ * the controller.
+ */
+export const passwordValidator = vine.create({
+  password: password().optional(),
+})
+
 export const updateUserValidator = vine.create({
   email: email().optional(),
   password: password().optional(),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,7 +31,6 @@ export function readDotEnv(path: string): Record<string, string> {
  * the environment of `npm run bench`.
  */
 const KEYS = [
-  'APP_KEY',
   'DB_HOST',
   'DB_PORT',
   'DB_USER',
@@ -40,7 +40,6 @@ const KEYS = [
   'REDIS_HOST',
   'REDIS_PORT',
   'REDIS_PASSWORD',
-  'JWT_SECRET',
   'JWT_ISSUER',
   'JWT_AUDIENCE',
   'JWT_REFRESH_TTL',
@@ -80,6 +79,15 @@ function noDotEnvDir() {
   return emptyEnvDir
 }
 
+/**
+ * Production mode refuses the secrets published in the repository: every
+ * run makes its own, shared by every process it starts.
+ */
+const RUN_SECRETS = {
+  appKey: randomBytes(32).toString('base64url'),
+  jwtSecret: randomBytes(32).toString('base64url'),
+}
+
 export function benchEnv(): BenchEnv {
   const base = baseSettings()
   const required = ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_DATABASE', 'REDIS_HOST', 'REDIS_PORT']
@@ -103,7 +111,7 @@ export function benchEnv(): BenchEnv {
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'warn',
-    APP_KEY: base.APP_KEY ?? 'bench-app-key-0123456789abcdef0123456789',
+    APP_KEY: RUN_SECRETS.appKey,
     DB_HOST: base.DB_HOST,
     DB_PORT: base.DB_PORT,
     DB_USER: base.DB_USER,
@@ -115,13 +123,16 @@ export function benchEnv(): BenchEnv {
     REDIS_PORT: base.REDIS_PORT,
     REDIS_PASSWORD: base.REDIS_PASSWORD ?? '',
     REDIS_DB: String(redisDb),
-    JWT_SECRET: base.JWT_SECRET ?? 'bench-jwt-secret-0123456789abcdef0123456789',
+    JWT_SECRET: RUN_SECRETS.jwtSecret,
     JWT_ISSUER: base.JWT_ISSUER ?? 'tenant-commerce',
     JWT_AUDIENCE: base.JWT_AUDIENCE ?? 'tenant-commerce-api',
     JWT_ACCESS_TTL: '2h',
     JWT_REFRESH_TTL: base.JWT_REFRESH_TTL ?? '7d',
     RATE_LIMIT_LOGIN: '0',
     RATE_LIMIT_REGISTER: '0',
+    RATE_LIMIT_API_USER: '0',
+    RATE_LIMIT_API_TENANT: '0',
+    RATE_LIMIT_USER_ACCOUNTS: '0',
     WORKER_CONCURRENCY: base.WORKER_CONCURRENCY ?? '8',
     QUEUE_PREFIX: 'bench',
     SWEEP_INTERVAL_MS: base.SWEEP_INTERVAL_MS ?? '10000',

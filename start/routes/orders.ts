@@ -6,11 +6,10 @@
 
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
+import { ID_ROUTE_PARAM } from '#helpers/ids'
 
 const OrdersController = () => import('#controllers/orders_controller')
 const StockAdjustmentsController = () => import('#controllers/stock_adjustments_controller')
-
-const ID = { match: /^[1-9][0-9]{0,14}$/, cast: (value: string) => Number(value) }
 
 router
   .group(() => {
@@ -24,7 +23,7 @@ router
     router.get('/products/:id/stock-adjustments', [StockAdjustmentsController, 'index'])
     router
       .get('/products/:id/stock-adjustments/:adjustment_id', [StockAdjustmentsController, 'show'])
-      .where('adjustment_id', ID)
+      .where('adjustment_id', ID_ROUTE_PARAM)
   })
   .prefix('/api')
   .use([middleware.auth(), middleware.tenant()])

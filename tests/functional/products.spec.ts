@@ -257,6 +257,31 @@ test.group('Products: owner', (group) => {
     assertFieldErrors(assert, patch.body(), ['assigned_to'])
   })
 
+  test('an inactive staff member cannot be assigned: the same rule as orders', async ({
+    client,
+    assert,
+  }) => {
+    const inactive = await givenUser(tenant, 'staff', { isActive: false })
+    const created = await client
+      .post('/api/products/')
+      .bearerToken(owner.token)
+      .json({ name: 'A', sku: newSku(), price: 1, stock: 1, assigned_to: inactive.id })
+    created.assertStatus(422)
+    assertFieldErrors(assert, created.body(), ['assigned_to'])
+    assert.equal(
+      created.body().errors[0].message,
+      'The assigned_to field must be an active staff member of this store'
+    )
+
+    const product = await givenProduct(tenant)
+    const patch = await client
+      .patch(`/api/products/${product.id}`)
+      .bearerToken(owner.token)
+      .json({ assigned_to: inactive.id })
+    patch.assertStatus(422)
+    assertFieldErrors(assert, patch.body(), ['assigned_to'])
+  })
+
   test('lists every product, active or not, and filters by is_active', async ({
     client,
     assert,

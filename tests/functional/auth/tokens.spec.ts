@@ -10,6 +10,7 @@ import {
 } from '#tests/support/auth'
 import { expectStatus } from '#tests/support/http'
 import type { ApiClient } from '@japa/api-client'
+import { hashRefreshToken } from '#auth/refresh_tokens'
 
 function refresh(client: ApiClient, token: string) {
   return client.post('/api/auth/refresh/').json({ refresh: token })
@@ -129,6 +130,54 @@ test.group('Tokens / refresh', () => {
     const response = await client.post('/api/auth/refresh/').json({})
     response.assertStatus(422)
     assert.equal(response.body().errors[0].field, 'refresh')
+  })
+})
+
+test.group('Tokens / absolute session lifetime', () => {
+  async function sessionOf(refreshToken: string) {
+    const { rows } = await db.rawQuery(
+      `select s.id, s.created_at, s.expires_at from public.auth_sessions s
+       join public.refresh_tokens r on r.session_id = s.id where r.token_hash = ?`,
+      [hashRefreshToken(refreshToken)]
+    )
+    return rows[0] as { id: string; created_at: Date; expires_at: Date }
+  }
+
+  test('past JWT_SESSION_MAX_AGE (30 days) after login, refresh answers 401', async ({
+    client,
+  }) => {
+    const signUp = await registerTenant(client)
+    const session = await sessionOf(signUp.refresh)
+    await db.rawQuery(
+      `update public.auth_sessions set created_at = now() - interval '30 days 1 minute'
+       where id = ?`,
+      [session.id]
+    )
+    const response = await refresh(client, signUp.refresh)
+    response.assertStatus(401)
+    response.assertBodyContains({ errors: [{ code: 'E_INVALID_REFRESH_TOKEN' }] })
+  })
+
+  test('before it, refresh works but never extends the session past it', async ({
+    client,
+    assert,
+  }) => {
+    const signUp = await registerTenant(client)
+    const session = await sessionOf(signUp.refresh)
+    await db.rawQuery(
+      `update public.auth_sessions set created_at = now() - interval '29 days' where id = ?`,
+      [session.id]
+    )
+    const rotated = await refresh(client, signUp.refresh)
+    rotated.assertStatus(200)
+    const after = await sessionOf(rotated.body().refresh)
+    const maxAgeMs = 30 * 24 * 3600 * 1000
+    assert.isAtMost(after.expires_at.getTime(), after.created_at.getTime() + maxAgeMs)
+    const { rows } = await db.rawQuery(
+      'select expires_at from public.refresh_tokens where token_hash = ?',
+      [hashRefreshToken(rotated.body().refresh)]
+    )
+    assert.isAtMost(rows[0].expires_at.getTime(), after.created_at.getTime() + maxAgeMs)
   })
 })
 

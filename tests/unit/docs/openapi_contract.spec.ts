@@ -163,7 +163,7 @@ test.group('OpenAPI contract checker', () => {
           errors: [{ message: 'Internal server error', code: 'E_INTERNAL_SERVER_ERROR' }],
         })
       ),
-      ['status 500 is not documented for getProduct (documented: 200, 401, 403, 404, 503)']
+      ['status 500 is not documented for getProduct (documented: 200, 401, 403, 404, 429, 503)']
     )
     assert.deepEqual(
       contract().problems(json('GET', '/api/products/7', 404, { error: 'not found' })),

@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from '@japa/runner'
 import { parse } from 'yaml'
 import app from '@adonisjs/core/services/app'
@@ -46,5 +50,56 @@ test.group('docker-compose.yml', () => {
     assert.match(dockerfile, /^USER node$/m)
     assert.match(dockerfile, /npm ci --omit=dev/)
     assert.match(dockerfile, /FROM node:24/)
+  })
+
+  test('no secret is written in it: the services read the generated ones from files', async ({
+    assert,
+  }) => {
+    const compose = parse(await readFile(app.makePath('docker-compose.yml'), 'utf8'))
+    for (const name of ['api', 'worker']) {
+      const service = compose.services[name]
+      for (const key of ['APP_KEY', 'JWT_SECRET', 'DB_PASSWORD', 'REDIS_PASSWORD']) {
+        assert.notProperty(service.environment, key, `${name} sets ${key}`)
+      }
+      assert.equal(service.environment.APP_KEY_FILE, '/run/secrets/app_key')
+      assert.equal(service.environment.JWT_SECRET_FILE, '/run/secrets/jwt_secret')
+      assert.equal(service.environment.DB_PASSWORD_FILE, '/run/secrets/db_password')
+      assert.include(service.volumes, 'secrets:/run/secrets:ro')
+    }
+    assert.notProperty(compose.services.postgres.environment, 'POSTGRES_PASSWORD')
+    assert.equal(
+      compose.services.postgres.environment.POSTGRES_PASSWORD_FILE,
+      '/run/secrets/db_password'
+    )
+    for (const name of ['postgres', 'api']) {
+      assert.equal(
+        compose.services[name].depends_on.secrets.condition,
+        'service_completed_successfully'
+      )
+    }
+    assert.include(compose.services.secrets.volumes, 'secrets:/secrets')
+    assert.property(compose.volumes, 'secrets')
+  })
+
+  test('the secrets service generates distinct random values once and keeps them', async ({
+    assert,
+  }) => {
+    const compose = parse(await readFile(app.makePath('docker-compose.yml'), 'utf8'))
+    const [shell, flag, script] = compose.services.secrets.entrypoint as string[]
+    const directory = mkdtempSync(join(tmpdir(), 'compose-secrets-'))
+    // Compose turns `$$` into `$`; the script runs here on a temporary directory.
+    const local = script.replaceAll('$$', '$').replace('cd /secrets', `cd ${directory}`)
+    const names = ['app_key', 'jwt_secret', 'db_password']
+    const read = () => names.map((name) => readFileSync(join(directory, name), 'utf8'))
+
+    execFileSync(shell, [flag, local])
+    const first = read()
+    assert.lengthOf(new Set(first), 3)
+    for (const value of first) assert.match(value, /^[A-Za-z0-9_-]{64}$/)
+
+    chmodSync(join(directory, 'db_password'), 0o644)
+    writeFileSync(join(directory, 'db_password'), 'kept-from-an-earlier-start')
+    execFileSync(shell, [flag, local])
+    assert.deepEqual(read(), [first[0], first[1], 'kept-from-an-earlier-start'])
   })
 })

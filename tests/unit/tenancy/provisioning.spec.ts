@@ -9,6 +9,45 @@ async function schemaExists(name: string) {
   return rows.length === 1
 }
 
+test.group('Tenant provisioning / slugs', () => {
+  async function provision(name: string) {
+    const owner = `slug${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
+    const { tenant } = await new TenantProvisioner().provision({
+      name,
+      owner: {
+        username: owner,
+        email: `${owner}@example.com`,
+        passwordHash: await fixturePasswordHash(),
+      },
+    })
+    return tenant
+  }
+
+  test('a taken slug gets the next free suffix in one INSERT, not one probe per suffix', async ({
+    assert,
+  }) => {
+    const word = `probe${Date.now().toString(36)}`
+    const names = ['', '!', '?', '.', ',', ';'].map((mark) => `${word}${mark}`)
+    const tenants = []
+    for (const name of names) tenants.push(await provision(name))
+    assert.deepEqual(
+      tenants.map((tenant) => tenant.slug),
+      [word, `${word}-2`, `${word}-3`, `${word}-4`, `${word}-5`, `${word}-6`]
+    )
+    // Every INSERT attempt draws an id, even one that hits ON CONFLICT: the
+    // sixth tenant drew exactly one.
+    assert.equal(tenants[5].id, tenants[4].id + 1)
+
+    // Above the highest suffix in use, whatever the gaps.
+    await db.rawQuery('update public.tenants set slug = ? where id = ?', [
+      `${word}-40`,
+      tenants[5].id,
+    ])
+    const next = await provision(`${word}:`)
+    assert.equal(next.slug, `${word}-41`)
+  })
+})
+
 test.group('Tenant provisioning', () => {
   test('creates the tenant row, its schema at the latest version, and its owner', async ({
     assert,

@@ -6,6 +6,7 @@ import db from '@adonisjs/lucid/services/db'
 import { tenantMigrations } from '#tenancy/tenant_migrations'
 import { tenantSchema } from '#tenancy/schema'
 import { givenTenant, givenUser } from '#tests/support/fixtures'
+import { AuthService } from '#services/auth_service'
 
 /**
  * The `tenants:*` commands, run through the ace kernel as an operator
@@ -144,6 +145,38 @@ test.group('tenants:* commands', (group) => {
       'Valid Name',
     ])
     assert.lengthOf(rows, 0)
+  })
+
+  test('tenants:create accepts exactly the usernames login accepts', async ({ assert }) => {
+    const suffix = Date.now().toString(36)
+    for (const refused of [`ops+${suffix}`, `ops@${suffix}`, `o p${suffix}`, 'ab']) {
+      const result = await run('tenants:create', [
+        `Store ${refused}`,
+        '--owner',
+        refused,
+        '--email',
+        `x${suffix}${refused.length}@example.com`,
+        '--password',
+        'password123',
+      ])
+      assert.equal(result.exitCode, 1, refused)
+      assert.match(result.errors.join('\n'), /username/, refused)
+    }
+
+    const accepted = `Ops.Team-${suffix}_1`
+    const created = await run('tenants:create', [
+      `Store ${accepted}`,
+      '--owner',
+      accepted,
+      '--email',
+      `ops-${suffix}@example.com`,
+      '--password',
+      'password123',
+    ])
+    assert.equal(created.exitCode, 0, created.output)
+    const signedIn = await new AuthService().login({ username: accepted, password: 'password123' })
+    assert.equal(signedIn.user.username, accepted)
+    assert.equal(signedIn.user.role, 'owner')
   })
 
   test('tenants:suspend and tenants:resume flip the status and emit events', async ({ assert }) => {
