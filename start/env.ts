@@ -59,6 +59,17 @@ export default await Env.create(APP_ROOT, {
   REDIS_PORT: Env.schema.number(),
   REDIS_PASSWORD: Env.schema.string.optional(),
   REDIS_DB: Env.schema.number.optional(),
+  /*
+  | Redis Cluster: comma-separated host:port seed nodes; set, it replaces
+  | REDIS_HOST/REDIS_PORT/REDIS_DB (a cluster has only database 0)
+  */
+  REDIS_CLUSTER_NODES: (key: string, value?: string) => {
+    if (!value) return undefined
+    if (!/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/.test(value.replace(/\s+/g, ''))) {
+      throw new Error(`Value for environment variable "${key}" must be a host:port list`)
+    }
+    return value
+  },
 
   /*
   | Tokens

@@ -131,6 +131,7 @@ test.group('Reliability: worker processes', (group) => {
       const { code, output } = await runAce(['queue:work'], {
         REDIS_PORT: String(redis.port),
         REDIS_DB: '0',
+        REDIS_CLUSTER_NODES: '',
       })
       assert.equal(code, 1)
       assert.include(output, 'maxmemory-policy is "allkeys-lru"')

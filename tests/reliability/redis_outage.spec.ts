@@ -14,10 +14,11 @@ import {
   finalCount,
   placeOneUnitOrders,
   givenShopWithCustomers,
+  wipeQueueRedis,
 } from '#tests/support/orders'
 import { privateRedis, type PrivateRedis } from '#tests/support/processes'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
-import { configureQueueConnection, queue, queueRedis } from '#queue/queues'
+import { configureQueueConnection, queue } from '#queue/queues'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
 const FAST_SWEEP = { intervalMs: 250, ageMs: 500 }
@@ -53,7 +54,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
     )
     await placeOneUnitOrders(client, customers, product.id, 40)
     await eventually(async () => (await queue('orders').getActiveCount()) >= 1)
-    await queueRedis().flushdb()
+    await wipeQueueRedis()
     await lock.rollback()
 
     await eventually(async () => (await finalCount(tenant.id)) === 50, {
