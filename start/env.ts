@@ -51,6 +51,12 @@ export default await Env.create(APP_ROOT, {
   DB_DATABASE: Env.schema.string(),
   DB_POOL_MAX: Env.schema.number.optional(),
   DB_CONNECTION_LIFETIME_MS: Env.schema.number.optional(),
+  /*
+  | Direct PostgreSQL address for migrations when DB_HOST/DB_PORT is a
+  | PgBouncer in transaction mode (default: DB_HOST/DB_PORT)
+  */
+  DB_MIGRATION_HOST: Env.schema.string.optional({ format: 'host' }),
+  DB_MIGRATION_PORT: Env.schema.number.optional(),
 
   /*
   | Redis: queue, rate limiter
