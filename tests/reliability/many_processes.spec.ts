@@ -161,10 +161,8 @@ test.group('Reliability: two APIs, three workers, workers killed at random', (gr
       `select status, count(*)::int as n from ${schema}.stock_adjustments group by status`
     )
     assert.deepEqual(statuses, [{ status: 'applied', n: ADJUSTMENTS }])
-    const applied = (await movementsOf(tenant.id, { kind: 'adjustment' })).map((movement) => [
-      movement.adjustment_id,
-      movement.delta,
-    ])
+    const adjustmentMovements = await movementsOf(tenant.id, { kind: 'adjustment' })
+    const applied = adjustmentMovements.map((movement) => [movement.adjustment_id, movement.delta])
     assert.sameDeepMembers(
       applied,
       adjustments.map(({ id, delta }) => [id, delta])
