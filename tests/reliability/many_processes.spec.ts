@@ -55,10 +55,12 @@ test.group('Reliability: two APIs, three workers, workers killed at random', (gr
   let customers: GivenUser[]
   const apis: ApiProcess[] = []
   const workers: WorkerProcess[] = []
+  const booting: Promise<void>[] = []
 
   group.each.setup(async () => {
     ;({ tenant, customers } = await givenShopWithCustomers(6))
     return async () => {
+      await Promise.allSettled(booting.splice(0))
       await Promise.all(workers.splice(0).map((worker) => worker.kill('SIGKILL')))
       await Promise.all(apis.splice(0).map((api) => api.kill('SIGKILL')))
     }
@@ -72,14 +74,16 @@ test.group('Reliability: two APIs, three workers, workers killed at random', (gr
     apis.push(...(await Promise.all([spawnApi(), spawnApi()])))
     workers.push(...(await Promise.all([1, 2, 3].map(() => spawnWorker(WORKER_ENV)))))
 
-    // The chaos: KILLS times, a random worker dies and a new one starts.
+    // The chaos: KILLS times, a random worker dies and a new one is started
+    // (without waiting for it: kills go on while replacements boot).
     let kills = 0
     const chaos = (async () => {
       for (; kills < KILLS; kills++) {
-        await pause(randomInt(200, 1_200))
+        await pause(randomInt(200, 900))
+        while (workers.length === 0) await pause(50)
         const [victim] = workers.splice(randomInt(0, workers.length - 1), 1)
         await victim.kill('SIGKILL')
-        workers.push(await spawnWorker(WORKER_ENV))
+        booting.push(spawnWorker(WORKER_ENV).then((worker) => void workers.push(worker)))
       }
     })()
 
@@ -116,7 +120,9 @@ test.group('Reliability: two APIs, three workers, workers killed at random', (gr
       await pause(randomInt(100, 600))
     }
     await chaos
+    await Promise.all(booting)
     assert.equal(kills, KILLS)
+    assert.lengthOf(workers, 3)
 
     const schema = quoteIdent(tenantSchema(tenant.id))
     const pendingAdjustments = async () => {

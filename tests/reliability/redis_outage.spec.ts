@@ -39,6 +39,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
   test('the queue DB flushed mid-burst: the sweeper brings every order to a final state', async ({
     client,
     assert,
+    cleanup,
   }) => {
     const product = await givenProduct(tenant, { stock: 25 })
     workers = startWorkers({ concurrency: 4, sweep: FAST_SWEEP })
@@ -52,6 +53,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
       `select id from ${quoteIdent(tenantSchema(tenant.id))}.products where id = ? for update`,
       [product.id]
     )
+    cleanup(() => lock.rollback().catch(() => {}))
     await placeOneUnitOrders(client, customers, product.id, 40)
     await eventually(async () => (await queue('orders').getActiveCount()) >= 1)
     await wipeQueueRedis()
