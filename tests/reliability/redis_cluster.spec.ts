@@ -35,7 +35,8 @@ test.group('Redis Cluster', () => {
       }
     }
     assert.equal(slots.size, 1)
-    await (await producer.getJob('cluster-probe:1:1'))?.remove()
+    const probeJob = await producer.getJob('cluster-probe:1:1')
+    await probeJob?.remove()
 
     // The fairness scripts: one key each, on the queue's slot.
     assert.equal(await claimPriority('orders', 424242), 1)
