@@ -65,7 +65,7 @@ start_redis_cluster() {
   done
   redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log"
   for _ in $(seq 1 100); do
-    redis-cli -p "$first" cluster info | grep -q 'cluster_state:ok' && return 0
+    [[ "$(redis-cli -p "$first" cluster info)" == *cluster_state:ok* ]] && return 0
     sleep 0.1
   done
   echo "Redis Cluster did not become ready:"; cat "$dir/create.log"; return 1
