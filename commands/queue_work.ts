@@ -2,6 +2,7 @@ import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import env from '#start/env'
 import { closeQueues, queueRedis } from '#queue/queues'
+import { masters } from '#queue/redis_options'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 
 /**
@@ -56,9 +57,18 @@ export default class QueueWork extends BaseCommand {
 }
 
 /**
- * Reads maxmemory-policy from INFO (works where CONFIG is disabled).
+ * Reads maxmemory-policy from INFO (works where CONFIG is disabled): of the
+ * one Redis, or the first master of a cluster that does not say
+ * `noeviction`.
  */
 async function evictionPolicy(): Promise<string> {
-  const info = await queueRedis().info('memory')
-  return info.match(/^maxmemory_policy:(\S+)/m)?.[1] ?? 'unknown'
+  const client = queueRedis()
+  await client.ping()
+  const policies = await Promise.all(
+    masters(client).map(async (node) => {
+      const info = await node.info('memory')
+      return info.match(/^maxmemory_policy:(\S+)/m)?.[1] ?? 'unknown'
+    })
+  )
+  return policies.find((policy) => policy !== 'noeviction') ?? 'noeviction'
 }

@@ -22,6 +22,17 @@ const recycling = {
 export const databaseName = app.inTest ? `${env.get('DB_DATABASE')}_test` : env.get('DB_DATABASE')
 
 /**
+ * Where migrations (and the test run's database preparation) connect: the
+ * same PostgreSQL, but directly when the app's pool goes through PgBouncer
+ * in transaction mode (migrations take session-level advisory locks).
+ * Defaults to DB_HOST/DB_PORT.
+ */
+export const directConnection = {
+  host: env.get('DB_MIGRATION_HOST') ?? env.get('DB_HOST'),
+  port: env.get('DB_MIGRATION_PORT') ?? env.get('DB_PORT'),
+}
+
+/**
  * One shared pool serves every tenant: the tenant is chosen per transaction
  * (see app/tenancy/context.ts), never per connection.
  *
@@ -56,6 +67,25 @@ const dbConfig = defineConfig({
        * Platform models are written by hand and tenant data is read as plain
        * rows: no generated schema classes.
        */
+      schemaGeneration: { enabled: false },
+    },
+    /**
+     * The direct connection for migrations (`node ace migration:run
+     * --connection=migrations`), never for requests.
+     */
+    migrations: {
+      client: 'pg',
+      connection: {
+        ...directConnection,
+        user: env.get('DB_USER'),
+        password: env.get('DB_PASSWORD'),
+        database: databaseName,
+      },
+      pool: { min: 0, max: 2 },
+      migrations: {
+        naturalSort: true,
+        paths: ['database/migrations'],
+      },
       schemaGeneration: { enabled: false },
     },
   },

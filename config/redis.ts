@@ -1,14 +1,18 @@
 import { defineConfig } from '@adonisjs/redis'
-import { redisOptions } from '#queue/redis_options'
+import { clusterNodes, clusterOptions, redisOptions } from '#queue/redis_options'
 
 /**
  * The application's Redis connection (rate limiter, health check). The
- * queue builds its own connections from the same options factory.
+ * queue builds its own connections from the same options factory. With
+ * REDIS_CLUSTER_NODES set, it is a cluster connection: every limiter key
+ * is one key, so its scripts touch one slot.
  */
+const nodes = clusterNodes()
+
 const redisConfig = defineConfig({
   connection: 'main',
   connections: {
-    main: redisOptions(),
+    main: nodes ? { clusters: nodes, clusterOptions: clusterOptions() } : redisOptions(),
   },
 })
 

@@ -68,6 +68,12 @@ const env = await Env.create(APP_ROOT, {
   DB_DATABASE: Env.schema.string(),
   DB_POOL_MAX: Env.schema.number.optional(),
   DB_CONNECTION_LIFETIME_MS: Env.schema.number.optional(),
+  /*
+  | Direct PostgreSQL address for migrations when DB_HOST/DB_PORT is a
+  | PgBouncer in transaction mode (default: DB_HOST/DB_PORT)
+  */
+  DB_MIGRATION_HOST: Env.schema.string.optional({ format: 'host' }),
+  DB_MIGRATION_PORT: Env.schema.number.optional(),
 
   /*
   | Redis: queue, rate limiter
@@ -76,6 +82,17 @@ const env = await Env.create(APP_ROOT, {
   REDIS_PORT: Env.schema.number(),
   REDIS_PASSWORD: Env.schema.string.optional(),
   REDIS_DB: Env.schema.number.optional(),
+  /*
+  | Redis Cluster: comma-separated host:port seed nodes; set, it replaces
+  | REDIS_HOST/REDIS_PORT/REDIS_DB (a cluster has only database 0)
+  */
+  REDIS_CLUSTER_NODES: (key: string, value?: string) => {
+    if (!value) return undefined
+    if (!/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/.test(value.replace(/\s+/g, ''))) {
+      throw new Error(`Value for environment variable "${key}" must be a host:port list`)
+    }
+    return value
+  },
 
   /*
   | Tokens

@@ -1,7 +1,7 @@
 import env from '#start/env'
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
-import { Redis, type RedisOptions } from 'ioredis'
-import { redisOptions } from '#queue/redis_options'
+import { Cluster, type Redis, type RedisOptions } from 'ioredis'
+import { clusterNodes, createRedis, redisOptions } from '#queue/redis_options'
 
 /**
  * The jobs of the application. Each names the queue it runs on; the outbox
@@ -40,8 +40,16 @@ export function jobId(job: JobName, tenantId: number, refId: number): string {
   return `${job}:${tenantId}:${refId}`
 }
 
+/**
+ * The prefix of every queue key (and of the fairness counters and the
+ * sweeper lock). On a Redis Cluster every key a BullMQ script touches must
+ * hash to one slot, so the prefix is wrapped in a hash tag (`{commerce}`)
+ * unless it already carries one.
+ */
 export function queuePrefix(): string {
-  return env.get('QUEUE_PREFIX') || 'commerce'
+  const prefix = env.get('QUEUE_PREFIX') || 'commerce'
+  if (!queueOnCluster() || /\{[^{}]+\}/.test(prefix)) return prefix
+  return `{${prefix}}`
 }
 
 /**
@@ -60,32 +68,58 @@ export const JOB_OPTIONS: JobsOptions = {
 
 /**
  * Connection settings of the queue. Tests point the queue at a private
- * Redis with `configureQueueConnection`.
+ * (standalone) Redis with `configureQueueConnection`.
  */
 let connectionOverrides: RedisOptions = {}
 
-export function queueConnection(overrides: RedisOptions = {}): RedisOptions {
-  return redisOptions({ ...connectionOverrides, ...overrides })
+/**
+ * Whether the queue runs on a Redis Cluster: `REDIS_CLUSTER_NODES` is set
+ * and no test has pointed the queue at a standalone Redis.
+ */
+export function queueOnCluster(): boolean {
+  return connectionOverrides.port === undefined && clusterNodes() !== null
+}
+
+/**
+ * The connection BullMQ gets: plain options on one Redis (BullMQ opens and
+ * closes its connections itself), or a Cluster client, which BullMQ takes
+ * only as an instance; its owner closes it with `closeConnection`.
+ */
+export function queueConnection(overrides: RedisOptions = {}): ConnectionOptions {
+  const merged = { ...connectionOverrides, ...overrides }
+  if (!queueOnCluster()) return redisOptions(merged) as ConnectionOptions
+  const client = createRedis(merged)
+  client.on('error', () => {})
+  return client
+}
+
+export async function closeConnection(connection: ConnectionOptions): Promise<void> {
+  if (!(connection instanceof Cluster)) return
+  await connection.quit().then(
+    () => {},
+    () => connection.disconnect()
+  )
 }
 
 /**
  * The producers of this process, created on first use.
  */
-const producers = new Map<QueueName, Queue>()
-let commandClient: Redis | undefined
+const producers = new Map<QueueName, { producer: Queue; connection: ConnectionOptions }>()
+let commandClient: Redis | Cluster | undefined
 
 export function queue(name: QueueName): Queue {
-  let existing = producers.get(name)
+  let existing = producers.get(name)?.producer
   if (!existing) {
+    const connection = queueConnection()
     existing = new Queue(name, {
-      connection: queueConnection() as ConnectionOptions,
+      connection,
       prefix: queuePrefix(),
       defaultJobOptions: JOB_OPTIONS,
     })
     // Errors surface on the calls that fail; an idle producer's reconnect
     // errors must not crash the process.
     existing.on('error', () => {})
-    producers.set(name, existing)
+    producers.set(name, { producer: existing, connection })
   }
   return existing
 }
@@ -95,12 +129,12 @@ export function queueForJob(job: JobName): Queue {
 }
 
 /**
- * A plain Redis client on the queue's Redis, for the fairness counters and
- * the sweeper's lock.
+ * A plain client on the queue's Redis (a Cluster client on a cluster), for
+ * the fairness counters and the sweeper's lock.
  */
-export function queueRedis(): Redis {
+export function queueRedis(): Redis | Cluster {
   if (!commandClient) {
-    commandClient = new Redis(queueConnection())
+    commandClient = createRedis({ ...connectionOverrides }, !queueOnCluster())
     commandClient.on('error', () => {})
   }
   return commandClient
@@ -111,7 +145,12 @@ export function queueRedis(): Redis {
  * command, tests switching Redis).
  */
 export async function closeQueues(): Promise<void> {
-  const closing = [...producers.values()].map((producer) => producer.close().catch(() => {}))
+  const closing = [...producers.values()].map(({ producer, connection }) =>
+    producer
+      .close()
+      .catch(() => {})
+      .then(() => closeConnection(connection))
+  )
   producers.clear()
   if (commandClient) {
     const client = commandClient
@@ -127,7 +166,8 @@ export async function closeQueues(): Promise<void> {
 }
 
 /**
- * Points this process's queue connections at another Redis (tests).
+ * Points this process's queue connections at another, standalone Redis
+ * (tests); `{}` goes back to the configured one.
  */
 export async function configureQueueConnection(overrides: RedisOptions): Promise<void> {
   await closeQueues()

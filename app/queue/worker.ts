@@ -12,6 +12,7 @@ import {
   isJobName,
   JOBS,
   QUEUE_NAMES,
+  closeConnection,
   queueConnection,
   queuePrefix,
   type JobData,
@@ -87,12 +88,12 @@ export async function processJob(job: Job, queueName: QueueName): Promise<string
  */
 export function startWorkers(options: WorkerOptions): WorkerHandle {
   const failures: WorkerHandle['failures'] = []
+  const connections: ConnectionOptions[] = []
   const workers = QUEUE_NAMES.map((queueName) => {
+    const connection = queueConnection({ ...options.connection, maxRetriesPerRequest: null })
+    connections.push(connection)
     const worker = new Worker(queueName, (job) => processJob(job, queueName), {
-      connection: queueConnection({
-        ...options.connection,
-        maxRetriesPerRequest: null,
-      }) as ConnectionOptions,
+      connection,
       prefix: queuePrefix(),
       concurrency:
         queueName === JOBS['confirm-order'].queue
@@ -126,6 +127,7 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     async close() {
       await sweeper?.stop()
       await Promise.all(workers.map((worker) => worker.close()))
+      await Promise.all(connections.map((connection) => closeConnection(connection)))
     },
   }
 }

@@ -67,6 +67,7 @@ test.group('Reliability: worker processes', (group) => {
   test('a worker killed with SIGKILL mid-burst: after a restart every order is final, none taken twice', async ({
     client,
     assert,
+    cleanup,
   }) => {
     const product = await givenProduct(tenant, { stock: 30 })
     const first = await spawnWorker({ WORKER_CONCURRENCY: '4' })
@@ -78,6 +79,8 @@ test.group('Reliability: worker processes', (group) => {
     })
 
     const lock = await lockProduct(tenant.id, product.id)
+    // Released on any failure too: a lock left behind would stall every later test.
+    cleanup(() => lock.rollback().catch(() => {}))
     await placeOneUnitOrders(client, customers, product.id, 50)
     await eventually(async () => (await queue('orders').getActiveCount()) >= 1, {
       message: 'jobs running in the first worker',
@@ -97,12 +100,14 @@ test.group('Reliability: worker processes', (group) => {
   test('SIGTERM lets the running jobs finish, then the worker exits', async ({
     client,
     assert,
+    cleanup,
   }) => {
     const product = await givenProduct(tenant, { stock: 100 })
     const worker = await spawnWorker({ WORKER_CONCURRENCY: '2' })
     started.push(worker)
 
     const lock = await lockProduct(tenant.id, product.id)
+    cleanup(() => lock.rollback().catch(() => {}))
     await placeOneUnitOrders(client, customers, product.id, 6)
     await eventually(async () => (await queue('orders').getActiveCount()) >= 1, {
       message: 'jobs running',
@@ -131,6 +136,7 @@ test.group('Reliability: worker processes', (group) => {
       const { code, output } = await runAce(['queue:work'], {
         REDIS_PORT: String(redis.port),
         REDIS_DB: '0',
+        REDIS_CLUSTER_NODES: '',
       })
       assert.equal(code, 1)
       assert.include(output, 'maxmemory-policy is "allkeys-lru"')

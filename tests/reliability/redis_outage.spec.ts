@@ -14,10 +14,11 @@ import {
   finalCount,
   placeOneUnitOrders,
   givenTenantWithCustomers,
+  wipeQueueRedis,
 } from '#tests/support/orders'
 import { privateRedis, type PrivateRedis } from '#tests/support/processes'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
-import { configureQueueConnection, queue, queueRedis } from '#queue/queues'
+import { configureQueueConnection, queue } from '#queue/queues'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
 const FAST_SWEEP = { intervalMs: 250, ageMs: 500 }
@@ -38,6 +39,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
   test('the queue DB flushed mid-burst: the sweeper brings every order to a final state', async ({
     client,
     assert,
+    cleanup,
   }) => {
     const product = await givenProduct(tenant, { stock: 25 })
     workers = startWorkers({ concurrency: 4, sweep: FAST_SWEEP })
@@ -51,9 +53,10 @@ test.group('Reliability: Redis loses the queue', (group) => {
       `select id from ${quoteIdent(tenantSchema(tenant.id))}.products where id = ? for update`,
       [product.id]
     )
+    cleanup(() => lock.rollback().catch(() => {}))
     await placeOneUnitOrders(client, customers, product.id, 40)
     await eventually(async () => (await queue('orders').getActiveCount()) >= 1)
-    await queueRedis().flushdb()
+    await wipeQueueRedis()
     await lock.rollback()
 
     await eventually(async () => (await finalCount(tenant.id)) === 50, {

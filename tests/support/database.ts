@@ -3,17 +3,18 @@ import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
 import { MigrationRunner } from '@adonisjs/lucid/migration'
-import { databaseName } from '#config/database'
+import { databaseName, directConnection } from '#config/database'
 
 /**
  * Drops and creates the test database, then applies the platform
  * migrations. Connects to the `postgres` maintenance database for the
- * first part, before the application's pool opens.
+ * first part, before the application's pool opens. Both go to PostgreSQL
+ * directly (DB_MIGRATION_HOST/PORT), even when the app's pool goes through
+ * PgBouncer.
  */
 export async function prepareTestDatabase() {
   const client = new pg.Client({
-    host: env.get('DB_HOST'),
-    port: env.get('DB_PORT'),
+    ...directConnection,
     user: env.get('DB_USER'),
     password: env.get('DB_PASSWORD'),
     database: 'postgres',
@@ -26,7 +27,8 @@ export async function prepareTestDatabase() {
     await client.end()
   }
 
-  const migrator = new MigrationRunner(db, app, { direction: 'up' })
+  const migrator = new MigrationRunner(db, app, { direction: 'up', connectionName: 'migrations' })
   await migrator.run()
+  await db.manager.close('migrations')
   if (migrator.error) throw migrator.error
 }

@@ -3,6 +3,7 @@ import type { ApiClient } from '@japa/api-client'
 import { givenTenant, givenUser, type GivenUser } from '#tests/support/fixtures'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { closeQueues, QUEUE_NAMES, queue, queuePrefix, queueRedis } from '#queue/queues'
+import { masters } from '#queue/redis_options'
 
 /**
  * Fixtures and probes of the orders area.
@@ -97,9 +98,24 @@ export async function resetQueues() {
   for (const name of QUEUE_NAMES) {
     await queue(name).obliterate({ force: true })
   }
-  const keys = await queueRedis().keys(`${queuePrefix()}:fair:*`)
-  if (keys.length > 0) await queueRedis().del(...keys)
-  await queueRedis().del(`${queuePrefix()}:sweeper-lock`)
+  const redis = queueRedis()
+  await redis.ping()
+  for (const node of masters(redis)) {
+    const keys = await node.keys(`${queuePrefix()}:fair:*`)
+    // One DEL per key: on a cluster, keys of several slots may not share a command.
+    for (const key of keys) await redis.del(key)
+  }
+  await redis.del(`${queuePrefix()}:sweeper-lock`)
+}
+
+/**
+ * Wipes the queue's Redis DB (this worktree's own REDIS_DB, or every master
+ * of the test cluster), as a crashed Redis without persistence would.
+ */
+export async function wipeQueueRedis() {
+  const redis = queueRedis()
+  await redis.ping()
+  await Promise.all(masters(redis).map((node) => node.flushdb()))
 }
 
 export { closeQueues }
