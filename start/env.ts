@@ -51,6 +51,14 @@ export default await Env.create(APP_ROOT, {
   DB_DATABASE: Env.schema.string(),
   DB_POOL_MAX: Env.schema.number.optional(),
   DB_CONNECTION_LIFETIME_MS: Env.schema.number.optional(),
+  // The runtime role (tenant work) and the limits of a tenant transaction
+  DB_RUNTIME_USER: Env.schema.string.optional(),
+  DB_RUNTIME_PASSWORD: Env.schema.string.optional(),
+  DB_STATEMENT_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_LOCK_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: Env.schema.number.optional(),
+  JOB_STATEMENT_TIMEOUT_MS: Env.schema.number.optional(),
+  JOB_LOCK_TIMEOUT_MS: Env.schema.number.optional(),
 
   /*
   | Redis: queue, rate limiter

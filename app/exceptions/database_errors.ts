@@ -7,6 +7,8 @@ export interface MappedError {
   code: string
   message: string
   field?: string
+  /** Seconds, sent as `Retry-After`. */
+  retryAfter?: number
 }
 
 interface PgError {
@@ -32,6 +34,8 @@ export function columnFromDetail(detail?: string): string | undefined {
 }
 
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/
+/** query_canceled (statement_timeout), lock_not_available (lock_timeout), idle_in_transaction_session_timeout */
+const TIMEOUT_SQLSTATES = new Set(['57014', '55P03', '25P03'])
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'])
 
 export function mapDatabaseError(error: unknown): MappedError | null {
@@ -45,6 +49,19 @@ export function mapDatabaseError(error: unknown): MappedError | null {
 
   if (UNAVAILABLE_ERRNO.has(pg.code) || UNAVAILABLE_SQLSTATE.test(pg.code)) {
     return { status: 503, code: 'E_SERVICE_UNAVAILABLE', message: 'The database is unavailable' }
+  }
+
+  // A statement or lock wait past its limit (statement_timeout,
+  // lock_timeout, transaction-local in the tenant entry), or a transaction
+  // left idle past idle_in_transaction_session_timeout: the request ends
+  // at once, its transaction rolled back and its connection released.
+  if (TIMEOUT_SQLSTATES.has(pg.code)) {
+    return {
+      status: 503,
+      code: 'E_SERVICE_UNAVAILABLE',
+      message: 'The request took too long in the database; retry later',
+      retryAfter: 1,
+    }
   }
 
   const field = pg.column ?? columnFromDetail(pg.detail)

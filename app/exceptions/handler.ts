@@ -58,8 +58,9 @@ export default class HttpExceptionHandler extends ExceptionHandler {
 
     const mapped = mapDatabaseError(error)
     if (mapped) {
-      const { status, ...entry } = mapped
-      return { status, errors: [withoutEmptyField(entry)] }
+      const { status, retryAfter, ...entry } = mapped
+      const headers = retryAfter ? { 'Retry-After': String(retryAfter) } : undefined
+      return { status, headers, errors: [withoutEmptyField(entry)] }
     }
 
     const err = (error ?? {}) as {

@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import { bodyOf, expectStatus, statusOf } from '#tests/support/http'
 import { givenProductWithId } from '#tests/support/catalog'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import {
   givenProduct,
