@@ -1,3 +1,5 @@
+import db from '@adonisjs/lucid/services/db'
+
 /**
  * Maps PostgreSQL errors to API errors by SQLSTATE and column, never by
  * constraint name (Citus appends shard ids to constraint names).
@@ -15,6 +17,47 @@ interface PgError {
   code?: string
   detail?: string
   column?: string
+  schema?: string
+  constraint?: string
+}
+
+const indexColumns = new Map<string, Promise<string | undefined>>()
+
+/**
+ * PostgreSQL leaves out the DETAIL of a unique violation (the key and its
+ * value) when row-level security applies to the caller, as it does to the
+ * runtime role on every tenant and platform table. The column is then read
+ * from the violated index's definition (its last key, as for the detail),
+ * once per index name per process: the same index name stands for the same
+ * definition in every tenant schema. A name with a Citus shard suffix
+ * (`_<digits>`) is looked up without it.
+ */
+export async function withUniqueViolationColumn(error: unknown): Promise<void> {
+  const pg = error as PgError | undefined
+  if (!pg || pg.code !== '23505' || pg.column || pg.detail || !pg.schema || !pg.constraint) return
+  const key = `${pg.schema.startsWith('tenant_') ? 'tenant_*' : pg.schema}.${pg.constraint}`
+  let column = indexColumns.get(key)
+  if (!column) {
+    column = lastIndexKey(pg.schema, pg.constraint).catch(() => undefined)
+    indexColumns.set(key, column)
+  }
+  const found = await column
+  if (found) pg.column = found
+}
+
+async function lastIndexKey(schema: string, index: string): Promise<string | undefined> {
+  for (const name of [index, index.replace(/_[0-9]+$/, '')]) {
+    const { rows } = await db.rawQuery(
+      `select pg_get_indexdef(i.indexrelid, i.indnkeyatts, true) as key
+       from pg_index i
+       join pg_class c on c.oid = i.indexrelid
+       join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = ? and c.relname = ?`,
+      [schema, name]
+    )
+    if (rows[0]) return columnFromDetail(`Key (${rows[0].key})=(`)
+  }
+  return undefined
 }
 
 /**
