@@ -44,7 +44,8 @@ async function publishedFor(tenant: GivenTenant): Promise<number[]> {
 
 async function waitForPublished(tenant: GivenTenant, refId: number) {
   for (let attempt = 0; attempt < 200; attempt++) {
-    if ((await publishedFor(tenant)).includes(refId)) return
+    const published = await publishedFor(tenant)
+    if (published.includes(refId)) return
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   throw new Error(`job for ${refId} was never published`)
