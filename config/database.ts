@@ -1,6 +1,5 @@
 import pg from 'pg'
 import env from '#start/env'
-import app from '@adonisjs/core/services/app'
 import { defineConfig } from '@adonisjs/lucid'
 
 /**
@@ -18,8 +17,11 @@ const recycling = {
 
 /**
  * The test run uses its own database, created and migrated by the runner.
+ * Decided from NODE_ENV itself: ace commands import this file (through
+ * the tenancy modules) before the application has read its environment.
  */
-export const databaseName = app.inTest ? `${env.get('DB_DATABASE')}_test` : env.get('DB_DATABASE')
+const inTest = env.get('NODE_ENV') === 'test'
+export const databaseName = inTest ? `${env.get('DB_DATABASE')}_test` : env.get('DB_DATABASE')
 
 /**
  * The two connections (docs/design/isolation.md):
@@ -42,7 +44,7 @@ export const PLATFORM_CONNECTION = 'platform'
  */
 const derivedRuntimeUser = `${databaseName}_runtime`
 export const runtimeRole = {
-  user: app.inTest ? derivedRuntimeUser : env.get('DB_RUNTIME_USER', derivedRuntimeUser),
+  user: inTest ? derivedRuntimeUser : env.get('DB_RUNTIME_USER', derivedRuntimeUser),
   password: env.get('DB_RUNTIME_PASSWORD', env.get('DB_PASSWORD') ?? ''),
 }
 

@@ -147,7 +147,7 @@ test.group('Reliability: worker processes', (group) => {
     const product = await givenProduct(tenant, { stock: 5 })
     await placeOneUnitOrders(client, customers, product.id, 2)
     const { code, output } = await runAce(['queue:status', '--json'])
-    assert.equal(code, 0)
+    assert.equal(code, 0, output)
     const status = JSON.parse(output.slice(output.indexOf('{')))
     assert.deepEqual(
       status.queues.map((entry: { name: string }) => entry.name),
