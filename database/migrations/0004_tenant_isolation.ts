@@ -68,16 +68,30 @@ export default class extends BaseSchema {
         return tenant_status;
       end $$`)
 
+    /**
+     * The hot path: row-level security calls it (through `guard` or
+     * directly) once per table reference per query. PL/pgSQL (its query
+     * plan is cached per backend), the seal formula inlined, and no SET
+     * clause (about 4× cheaper than with one): every name is schema
+     * qualified, and the runtime role can create no object anywhere, so
+     * nothing can shadow an operator or a function it uses.
+     */
     this.schema.raw(`
       create function tenancy.current_tenant() returns bigint
-      language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+      language plpgsql stable security definer as $$
       declare
-        tenant text := current_setting('tenancy.tenant_id', true);
+        tenant text := pg_catalog.current_setting('tenancy.tenant_id', true);
+        secret text;
       begin
         if tenant is null or tenant !~ '^[1-9][0-9]{0,17}$' then
           return null;
         end if;
-        if current_setting('tenancy.seal', true) is distinct from tenancy.seal(tenant::bigint) then
+        select s.value into secret from tenancy.secret s;
+        -- the formula of tenancy.seal
+        if pg_catalog.current_setting('tenancy.seal', true) is distinct from
+           pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(secret || ':' || tenant || ':'
+             || pg_catalog.pg_backend_pid()::text || ':'
+             || extract(epoch from pg_catalog.transaction_timestamp())::text, 'UTF8')), 'hex') then
           return null;
         end if;
         return tenant::bigint;
@@ -85,7 +99,7 @@ export default class extends BaseSchema {
 
     this.schema.raw(`
       create function tenancy.guard(tenant bigint) returns boolean
-      language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+      language plpgsql stable security definer as $$
       begin
         if tenancy.current_tenant() is distinct from tenant then
           raise exception 'permission denied for the tables of tenant %', tenant
