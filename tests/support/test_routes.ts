@@ -21,6 +21,9 @@ import { relayAfterCommit } from '#queue/outbox'
  * `POST /api/__tests__/slow` sleeps in the database for `seconds`: past
  * DB_STATEMENT_TIMEOUT_MS it is cancelled.
  */
+/** Where the test-only routes live (never documented, never in production). */
+export const TEST_ROUTE_PREFIX = '/api/__tests__'
+
 const needsName = vine.compile(vine.object({ name: vine.string().minLength(1) }))
 let registered = false
 
@@ -57,7 +60,7 @@ export function registerTestRoutes() {
         return { slept: seconds }
       })
     })
-    .prefix('/api/__tests__')
+    .prefix(TEST_ROUTE_PREFIX)
     .use([middleware.auth(), middleware.tenant()])
 }
 
