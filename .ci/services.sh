@@ -30,7 +30,8 @@ max_client_conn = 500
 server_reset_query =
 ignore_startup_parameters = extra_float_digits
 INI
-  printf '"%s" ""\n' "${DB_USER:-postgres}" >"$dir/users.txt"
+  # The owner role and the test run's runtime role (<database>_test_runtime)
+  printf '"%s" ""\n"%s" ""\n' "${DB_USER:-postgres}" "${DB_DATABASE:-commerce}_test_runtime" >"$dir/users.txt"
   # PgBouncer refuses to run as root; -u switches to an unprivileged user.
   local as_user=()
   if [ "$(id -u)" = 0 ]; then

@@ -12,7 +12,12 @@ import { bootApp } from './lib/app.ts'
 import { ensureBuild } from './lib/build.ts'
 import type { BenchContext, FloorName, Scenario } from './lib/context.ts'
 import { sizesFor } from './lib/context.ts'
-import { connectionOptions, migratePlatform, recreateDatabase } from './lib/database.ts'
+import {
+  connectionOptions,
+  dropDatabase,
+  migratePlatform,
+  recreateDatabase,
+} from './lib/database.ts'
 import { benchEnv } from './lib/env.ts'
 import { Child, freePort, runToEnd, stopAllChildren, waitForHttp } from './lib/processes.ts'
 import {
@@ -223,6 +228,8 @@ async function main() {
     await pool.end()
     redis.disconnect()
     stopAllChildren()
+    // The bench database and its runtime role go: no role left behind.
+    await dropDatabase(env, env.database).catch((error) => log(`cleanup failed: ${error}`))
   }
 
   const floors = floorRows(ctx)

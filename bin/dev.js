@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process'
 const node = process.execPath
 const run = (args) => spawnSync(node, args, { stdio: 'inherit' }).status === 0
 
-if (!run(['ace.js', 'migration:run']) || !run(['ace.js', 'tenants:migrate'])) {
+if (!run(['ace.js', 'migration:run', '--connection=migrations']) || !run(['ace.js', 'tenants:migrate'])) {
   process.exit(1)
 }
 

@@ -1,10 +1,17 @@
 import { flags } from '@adonisjs/core/ace'
 import { TenantCommand } from './_tenant_command.js'
 import { DEFAULT_CONCURRENCY, TenantMigrator, type RunResult } from '#tenancy/tenant_migrator'
+import { ensureRuntimeRole, secureAllTenants } from '#tenancy/runtime_role'
+import { platformDb } from '#tenancy/platform'
 
 /**
  * Brings every tenant schema to the latest tenant migration. Resumable:
  * tenants that fail keep their version and are retried by the next run.
+ *
+ * Runs as the owner role. Before migrating, it creates the runtime role
+ * when missing and keeps its grants right (platform tables, and every
+ * tenant schema's tables and guard policies): `npm run migrate` runs it
+ * after the platform migrations.
  */
 export default class TenantsMigrate extends TenantCommand {
   static commandName = 'tenants:migrate'
@@ -23,6 +30,10 @@ export default class TenantsMigrate extends TenantCommand {
 
   async run() {
     const tenantIds = this.tenant === undefined ? undefined : [this.parseTenant(this.tenant)]
+    if (!this.dryRun) {
+      await ensureRuntimeRole(platformDb())
+      if (tenantIds === undefined) await secureAllTenants(platformDb())
+    }
     const migrator = new TenantMigrator({ concurrency: this.concurrency })
     const latest = await migrator.latest()
     const progress = this.progress('migrated')

@@ -1,6 +1,5 @@
 import pg from 'pg'
 import env from '#start/env'
-import app from '@adonisjs/core/services/app'
 import { defineConfig } from '@adonisjs/lucid'
 
 /**
@@ -18,8 +17,11 @@ const recycling = {
 
 /**
  * The test run uses its own database, created and migrated by the runner.
+ * Decided from NODE_ENV itself: ace commands import this file (through
+ * the tenancy modules) before the application has read its environment.
  */
-export const databaseName = app.inTest ? `${env.get('DB_DATABASE')}_test` : env.get('DB_DATABASE')
+const inTest = env.get('NODE_ENV') === 'test'
+export const databaseName = inTest ? `${env.get('DB_DATABASE')}_test` : env.get('DB_DATABASE')
 
 /**
  * Where migrations (and the test run's database preparation) connect: the
@@ -33,18 +35,86 @@ export const directConnection = {
 }
 
 /**
- * One shared pool serves every tenant: the tenant is chosen per transaction
- * (see app/tenancy/context.ts), never per connection.
+ * The connections (docs/design/isolation.md):
+ * - `app`, the default: the runtime role, for tenant transactions of
+ *   requests and jobs. It reaches a tenant's rows only inside a
+ *   transaction entered for that tenant.
+ * - `platform`: the owner role (`DB_USER`), for provisioning, tenant
+ *   migrations, operator commands and the few paths that span tenants
+ *   (login lookup, sign-up checks, session rotation, the sweeper).
+ * - `migrations`: the owner role on the direct address, for the platform
+ *   migrations (`migration:run --connection=migrations`), which take
+ *   session-level advisory locks that PgBouncer's transaction mode breaks.
+ */
+export const APP_CONNECTION = 'app'
+export const PLATFORM_CONNECTION = 'platform'
+
+/**
+ * The runtime role's name and password. The default name is derived from
+ * the database, so several databases on one server (tests, bench, staging)
+ * never share a runtime role; the default password is the owner's. The
+ * test run always derives its own name, so tearing it down never drops a
+ * role another database uses.
+ */
+const derivedRuntimeUser = `${databaseName}_runtime`
+export const runtimeRole = {
+  user: inTest ? derivedRuntimeUser : env.get('DB_RUNTIME_USER', derivedRuntimeUser),
+  password: env.get('DB_RUNTIME_PASSWORD', env.get('DB_PASSWORD') ?? ''),
+}
+
+/**
+ * Limits of a tenant transaction, set transaction-locally in its entry
+ * round trip; jobs get longer ones. Idle-in-transaction is a setting of
+ * the runtime role in this database (applied by `tenants:migrate`).
+ */
+export const transactionLimits = {
+  request: {
+    statementTimeoutMs: env.get('DB_STATEMENT_TIMEOUT_MS', 5_000),
+    lockTimeoutMs: env.get('DB_LOCK_TIMEOUT_MS', 2_000),
+  },
+  job: {
+    statementTimeoutMs: env.get('JOB_STATEMENT_TIMEOUT_MS', 30_000),
+    lockTimeoutMs: env.get('JOB_LOCK_TIMEOUT_MS', 10_000),
+  },
+  idleInTransactionMs: env.get('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000),
+}
+
+const poolMax = env.get('DB_POOL_MAX', 10)
+
+/**
+ * The runtime pool serves every tenant: the tenant is chosen per
+ * transaction (see app/tenancy/context.ts), never per connection.
  *
  * A pooled connection is recycled after a bounded, jittered lifetime:
  * PostgreSQL caches catalog entries per backend, and a backend that has
  * visited thousands of schemas would otherwise grow without bound.
  */
 const dbConfig = defineConfig({
-  connection: 'postgres',
+  connection: APP_CONNECTION,
   prettyPrintDebugQueries: false,
   connections: {
-    postgres: {
+    [APP_CONNECTION]: {
+      client: 'pg',
+      connection: {
+        host: env.get('DB_HOST'),
+        port: env.get('DB_PORT'),
+        user: runtimeRole.user,
+        password: runtimeRole.password,
+        database: databaseName,
+      },
+      pool: {
+        min: 0,
+        max: poolMax,
+        idleTimeoutMillis: 30_000,
+        ...recycling,
+      },
+      /**
+       * Platform models are written by hand and tenant data is read as plain
+       * rows: no generated schema classes.
+       */
+      schemaGeneration: { enabled: false },
+    },
+    [PLATFORM_CONNECTION]: {
       client: 'pg',
       connection: {
         host: env.get('DB_HOST'),
@@ -55,7 +125,7 @@ const dbConfig = defineConfig({
       },
       pool: {
         min: 0,
-        max: env.get('DB_POOL_MAX', 10),
+        max: poolMax,
         idleTimeoutMillis: 30_000,
         ...recycling,
       },
@@ -63,10 +133,6 @@ const dbConfig = defineConfig({
         naturalSort: true,
         paths: ['database/migrations'],
       },
-      /**
-       * Platform models are written by hand and tenant data is read as plain
-       * rows: no generated schema classes.
-       */
       schemaGeneration: { enabled: false },
     },
     /**

@@ -74,6 +74,14 @@ const env = await Env.create(APP_ROOT, {
   */
   DB_MIGRATION_HOST: Env.schema.string.optional({ format: 'host' }),
   DB_MIGRATION_PORT: Env.schema.number.optional(),
+  // The runtime role (tenant work) and the limits of a tenant transaction
+  DB_RUNTIME_USER: Env.schema.string.optional(),
+  DB_RUNTIME_PASSWORD: Env.schema.string.optional(),
+  DB_STATEMENT_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_LOCK_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: Env.schema.number.optional(),
+  JOB_STATEMENT_TIMEOUT_MS: Env.schema.number.optional(),
+  JOB_LOCK_TIMEOUT_MS: Env.schema.number.optional(),
 
   /*
   | Redis: queue, rate limiter

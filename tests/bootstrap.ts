@@ -5,7 +5,7 @@ import type { Config } from '@japa/runner/types'
 import { pluginAdonisJS } from '@japa/plugin-adonisjs'
 import testUtils from '@adonisjs/core/services/test_utils'
 import { authApiClient } from '@adonisjs/auth/plugins/api_client'
-import { prepareTestDatabase } from '#tests/support/database'
+import { dropTestDatabase, prepareTestDatabase } from '#tests/support/database'
 import { forgetRateLimits } from '#tests/support/rate_limits'
 import { assertResponseMatchesContract } from '#tests/support/openapi'
 
@@ -30,12 +30,13 @@ ApiClient.teardown(assertResponseMatchesContract)
 /**
  * Before anything runs: a fresh test database (<DB_DATABASE>_test, dropped
  * and created again, so every run starts clean and can be repeated) with
- * the platform migrations applied, and no rate-limit counters of an
- * earlier run.
+ * the platform migrations applied and its runtime role created, and no
+ * rate-limit counters of an earlier run. After the run the database and
+ * its runtime role are dropped, so no role is left on the server.
  */
 export const runnerHooks: Required<Pick<Config, 'setup' | 'teardown'>> = {
   setup: [() => prepareTestDatabase(), () => forgetRateLimits()],
-  teardown: [],
+  teardown: [() => dropTestDatabase()],
 }
 
 export const configureSuite: Config['configureSuite'] = (suite) => {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import db from '@adonisjs/lucid/services/db'
+import { platformDb } from '#tenancy/platform'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import jwtConfig from '#config/jwt'
 import { type Role, ROLES, seconds, signAccessToken } from '#auth/jwt'
@@ -9,6 +10,11 @@ import { TenantSuspendedException } from '#exceptions/tenancy'
 /**
  * Login sessions and their refresh tokens (public.auth_sessions,
  * public.refresh_tokens).
+ *
+ * Starting, rotating, revoking by token and purging happen before any
+ * tenant is known, across the platform: they run on the owner role's
+ * connection (platformDb). Inside a tenant transaction, row-level security
+ * shows the runtime role only its tenant's sessions.
  *
  * A session is the family of every token issued from one login or
  * sign-up. Each refresh extends it by the refresh lifetime, but never past
@@ -54,7 +60,7 @@ function sessionMaxAgeSeconds(): number {
  */
 export async function startSession(
   subject: SessionSubject,
-  client: QueryClientContract = db.connection()
+  client: QueryClientContract = platformDb()
 ): Promise<TokenPair & { sessionId: string }> {
   const refresh = newRefreshToken()
   const { rows } = await client.rawQuery(
@@ -126,7 +132,7 @@ const ISSUE_SQL = `
  */
 export async function rotateRefreshToken(token: string): Promise<TokenPair> {
   const tokenHash = hashRefreshToken(token)
-  const outcome = await db.transaction(async (trx): Promise<{ pair?: TokenPair }> => {
+  const outcome = await platformDb().transaction(async (trx): Promise<{ pair?: TokenPair }> => {
     const { rows } = await trx.rawQuery(CONSUME_SQL, [tokenHash, sessionMaxAgeSeconds()])
     const row = rows[0]
     if (!row) {
@@ -183,7 +189,7 @@ async function revokeIfReused(trx: QueryClientContract, tokenHash: Buffer) {
  * working. Unknown tokens change nothing; the answer is the same.
  */
 export async function revokeSessionOf(token: string): Promise<void> {
-  await db.rawQuery(
+  await platformDb().rawQuery(
     `update public.auth_sessions s
      set revoked_at = now(), revoked_reason = 'logout'
      from public.refresh_tokens r
@@ -214,7 +220,7 @@ export async function revokeSessionsOfUser(
  * missing session like a revoked one.
  */
 export async function purgeSessions(): Promise<{ sessions: number; tokens: number }> {
-  return db.transaction(async (trx) => {
+  return platformDb().transaction(async (trx) => {
     const sessions = await trx.rawQuery(
       `delete from public.auth_sessions where expires_at <= now() or revoked_at is not null`
     )

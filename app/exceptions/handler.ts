@@ -1,7 +1,7 @@
 import app from '@adonisjs/core/services/app'
 import { errors as vineErrors } from '@vinejs/vine'
 import { type HttpContext, ExceptionHandler } from '@adonisjs/core/http'
-import { mapDatabaseError } from '#exceptions/database_errors'
+import { mapDatabaseError, withUniqueViolationColumn } from '#exceptions/database_errors'
 
 export interface ApiError {
   message: string
@@ -28,6 +28,7 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   protected debug = !app.inProduction
 
   async handle(error: unknown, ctx: HttpContext) {
+    await withUniqueViolationColumn(error)
     const { status, errors, headers } = this.render(error)
     for (const [name, value] of Object.entries(headers ?? {})) {
       ctx.response.header(name, value)
@@ -58,8 +59,9 @@ export default class HttpExceptionHandler extends ExceptionHandler {
 
     const mapped = mapDatabaseError(error)
     if (mapped) {
-      const { status, ...entry } = mapped
-      return { status, errors: [withoutEmptyField(entry)] }
+      const { status, retryAfter, ...entry } = mapped
+      const headers = retryAfter ? { 'Retry-After': String(retryAfter) } : undefined
+      return { status, headers, errors: [withoutEmptyField(entry)] }
     }
 
     const err = (error ?? {}) as {

@@ -17,57 +17,61 @@ export async function applyAdjustment({
   tenantId,
   refId: adjustmentId,
 }: JobData): Promise<AdjustmentOutcome> {
-  return withTenant(tenantId, async (trx) => {
-    const { rows: adjustments } = await trx.rawQuery(
-      'select id, product_id, delta, reason, status from stock_adjustments where id = ? for update',
-      [adjustmentId]
-    )
-    const adjustment = adjustments[0]
-    if (!adjustment || adjustment.status !== 'pending') {
-      await completeOutbox('apply-adjustment', adjustmentId)
-      return 'skipped'
-    }
+  return withTenant(
+    tenantId,
+    async (trx) => {
+      const { rows: adjustments } = await trx.rawQuery(
+        'select id, product_id, delta, reason, status from stock_adjustments where id = ? for update',
+        [adjustmentId]
+      )
+      const adjustment = adjustments[0]
+      if (!adjustment || adjustment.status !== 'pending') {
+        await completeOutbox('apply-adjustment', adjustmentId)
+        return 'skipped'
+      }
 
-    const { rows: products } = await trx.rawQuery(
-      'select id, stock from products where id = ? for update',
-      [adjustment.product_id]
-    )
-    const product = products[0]
-    const next = product ? product.stock + adjustment.delta : null
-    const reason =
-      next === null
-        ? 'The product no longer exists'
-        : next < 0
-          ? `Stock would go below 0 (stock ${product.stock}, delta ${adjustment.delta})`
-          : next > MAX_STOCK
-            ? `Stock would exceed ${MAX_STOCK} (stock ${product.stock}, delta ${adjustment.delta})`
-            : null
+      const { rows: products } = await trx.rawQuery(
+        'select id, stock from products where id = ? for update',
+        [adjustment.product_id]
+      )
+      const product = products[0]
+      const next = product ? product.stock + adjustment.delta : null
+      const reason =
+        next === null
+          ? 'The product no longer exists'
+          : next < 0
+            ? `Stock would go below 0 (stock ${product.stock}, delta ${adjustment.delta})`
+            : next > MAX_STOCK
+              ? `Stock would exceed ${MAX_STOCK} (stock ${product.stock}, delta ${adjustment.delta})`
+              : null
 
-    if (reason) {
-      await trx.rawQuery(
-        `update stock_adjustments set status = 'rejected', rejection_reason = ?, processed_at = now()
+      if (reason) {
+        await trx.rawQuery(
+          `update stock_adjustments set status = 'rejected', rejection_reason = ?, processed_at = now()
          where id = ?`,
-        [reason, adjustmentId]
+          [reason, adjustmentId]
+        )
+        await completeOutbox('apply-adjustment', adjustmentId)
+        return 'rejected'
+      }
+
+      await moveStock(
+        {
+          productId: adjustment.product_id,
+          delta: adjustment.delta,
+          kind: 'adjustment',
+          adjustmentId,
+          reason: adjustment.reason,
+        },
+        trx
+      )
+      await trx.rawQuery(
+        `update stock_adjustments set status = 'applied', processed_at = now() where id = ?`,
+        [adjustmentId]
       )
       await completeOutbox('apply-adjustment', adjustmentId)
-      return 'rejected'
-    }
-
-    await moveStock(
-      {
-        productId: adjustment.product_id,
-        delta: adjustment.delta,
-        kind: 'adjustment',
-        adjustmentId,
-        reason: adjustment.reason,
-      },
-      trx
-    )
-    await trx.rawQuery(
-      `update stock_adjustments set status = 'applied', processed_at = now() where id = ?`,
-      [adjustmentId]
-    )
-    await completeOutbox('apply-adjustment', adjustmentId)
-    return 'applied'
-  })
+      return 'applied'
+    },
+    { limits: 'job' }
+  )
 }

@@ -61,27 +61,31 @@ const LOCK_SQL = `
  * in one statement; COMMIT.
  */
 export async function confirmOrder({ tenantId, refId: orderId }: JobData): Promise<ConfirmOutcome> {
-  return withTenant(tenantId, async (trx) => {
-    const { rows } = await trx.rawQuery<{ rows: Row[] }>(LOCK_SQL, [orderId])
-    if (rows[0]?.status !== 'pending') {
-      await finish(trx, orderId, null)
-      return 'skipped'
-    }
+  return withTenant(
+    tenantId,
+    async (trx) => {
+      const { rows } = await trx.rawQuery<{ rows: Row[] }>(LOCK_SQL, [orderId])
+      if (rows[0]?.status !== 'pending') {
+        await finish(trx, orderId, null)
+        return 'skipped'
+      }
 
-    const lines = rows.filter((row): row is Row & Line => row.product_id !== null)
-    const reason =
-      insufficientStock(lines) ??
-      (lines.length === rows[0].line_count && lines.length > 0
-        ? null
-        : await missingProduct(trx, orderId))
-    if (reason) {
-      await finish(trx, orderId, { status: 'rejected', reason, lines: [] })
-      return 'rejected'
-    }
+      const lines = rows.filter((row): row is Row & Line => row.product_id !== null)
+      const reason =
+        insufficientStock(lines) ??
+        (lines.length === rows[0].line_count && lines.length > 0
+          ? null
+          : await missingProduct(trx, orderId))
+      if (reason) {
+        await finish(trx, orderId, { status: 'rejected', reason, lines: [] })
+        return 'rejected'
+      }
 
-    await finish(trx, orderId, { status: 'confirmed', reason: null, lines })
-    return 'confirmed'
-  })
+      await finish(trx, orderId, { status: 'confirmed', reason: null, lines })
+      return 'confirmed'
+    },
+    { limits: 'job' }
+  )
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import db from '@adonisjs/lucid/services/db'
+import { platformDb } from '#tenancy/platform'
 import logger from '@adonisjs/core/services/logger'
 import { publish } from '#queue/publisher'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
@@ -103,7 +103,7 @@ async function republish(
 }
 
 async function bumpAttempts(job: JobName, row: StaleRow) {
-  await db.rawQuery(
+  await platformDb().rawQuery(
     `update ${quoteIdent(tenantSchema(row.tenant_id))}.outbox set attempts = attempts + 1
      where job = ? and ref_id = ?`,
     [job, row.ref_id]

@@ -1,18 +1,19 @@
-import db from '@adonisjs/lucid/services/db'
+import { platformDb } from '#tenancy/platform'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
 /**
  * Background tasks (sweeper, queue status) that look at every tenant walk
  * `public.tenants` in id order, a batch at a time, and ask each batch one
- * UNION ALL query over the batch's schemas. Request code never does this:
- * it only ever sees its own tenant's transaction.
+ * UNION ALL query over the batch's schemas. They run on the owner role's
+ * connection (the runtime role cannot see across tenants); request code
+ * never does this: it only ever sees its own tenant's transaction.
  */
 export const TENANT_BATCH = 100
 
 export async function* tenantBatches(batchSize = TENANT_BATCH): AsyncGenerator<number[]> {
   let after = 0
   for (;;) {
-    const { rows } = await db.rawQuery<{ rows: { id: number }[] }>(
+    const { rows } = await platformDb().rawQuery<{ rows: { id: number }[] }>(
       'select id from public.tenants where id > ? order by id limit ?',
       [after, batchSize]
     )
@@ -34,7 +35,7 @@ export async function queryBatch<Row>(
 ): Promise<Row[]> {
   const parts = tenantIds.map((tenantId) => sqlFor(quoteIdent(tenantSchema(tenantId)), tenantId))
   try {
-    const { rows } = await db.rawQuery(
+    const { rows } = await platformDb().rawQuery(
       parts.map((part) => `(${part.sql})`).join(' union all '),
       parts.flatMap((part) => part.bindings) as never
     )

@@ -1,6 +1,7 @@
 import { inject } from '@adonisjs/core'
 import hash from '@adonisjs/core/services/hash'
 import db from '@adonisjs/lucid/services/db'
+import { platformDb } from '#tenancy/platform'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { startSession, type TokenPair } from '#auth/refresh_tokens'
 import { hashPassword } from '#auth/passwords'
@@ -32,6 +33,11 @@ function unknownUserHash() {
 /**
  * Sign-up, login and the caller's own account. Passwords are hashed with
  * the framework's scrypt before any transaction opens.
+ *
+ * Sign-up, the uniqueness checks and the login lookup span the platform
+ * (no tenant is known yet): they are the narrow paths that run on the
+ * owner role's connection (platformDb). `me` runs on the request's tenant
+ * transaction.
  */
 @inject()
 export class AuthService {
@@ -45,7 +51,7 @@ export class AuthService {
     password: string
     store_name: string
   }): Promise<SignedIn> {
-    await this.assertAvailable(db.connection(), input)
+    await this.assertAvailable(platformDb(), input)
     const passwordHash = await hashPassword(input.password)
 
     let provisioned
@@ -85,7 +91,7 @@ export class AuthService {
   }): Promise<SignedIn> {
     const passwordHash = await hashPassword(input.password)
 
-    return db.transaction(async (trx) => {
+    return platformDb().transaction(async (trx) => {
       const tenant = await findStore(trx, input.store)
       if (!tenant) throw AppException.notFound('Store not found')
       if (tenant.status !== 'active') throw new TenantSuspendedException()
@@ -199,7 +205,7 @@ function asSignUpConflict(error: unknown): unknown {
  * rules cannot exist, so the caller does not query for it.
  */
 async function findLogin(username: string) {
-  const { rows } = await db.rawQuery(
+  const { rows } = await platformDb().rawQuery(
     `select u.id, u.username, u.email, u.role, u.password, u.is_active,
             t.id as tenant_id, t.name as tenant_name, t.slug as tenant_slug, t.status
      from public.users u

@@ -1,9 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { tenantSchema, tenantSearchPath } from '#tenancy/schema'
-import { parseId } from '#helpers/ids'
+import { transactionLimits } from '#config/database'
+import { tenantSearchPath } from '#tenancy/schema'
 import { beginWithEntry } from '#tenancy/tenant_transaction'
-import { UUID } from '#auth/jwt'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 
 /**
@@ -12,23 +11,57 @@ import { MissingTenantContextException, TenantNotFoundException } from '#excepti
  */
 export interface TenantScope {
   tenantId: number
-  schema: string
   trx: TransactionClientContract
 }
 
 /**
- * The tenant's platform row, and the principal's, read in the same round
- * trip that switches the search_path.
+ * A statement another area adds to the entry round trip (auth adds its
+ * admission of the user and login session: app/auth/admission.ts). It runs
+ * after the tenant is entered, so row-level security already limits it to
+ * the tenant; it takes no bind parameters (the entry is one
+ * simple-protocol message), so its author builds it from validated values
+ * only. `read` turns its first row into what `check` gets.
  */
-export interface TenantEntry {
-  status: 'active' | 'suspended'
-  user?: { id: number; role: string; isActive: boolean } | null
-  sessionRevoked?: boolean
+export interface EntryFragment<A> {
+  sql: string
+  read(row: Record<string, any> | undefined): A
 }
 
-export interface Principal {
-  userId: number
-  sessionId: string
+/**
+ * What the entry round trip found: the tenant's status and the fragment's
+ * answer.
+ */
+export interface TenantEntry<A = undefined> {
+  status: 'active' | 'suspended'
+  admission: A
+}
+
+/**
+ * Statement and lock-wait limits of one transaction.
+ */
+export interface TransactionLimits {
+  statementTimeoutMs: number
+  lockTimeoutMs: number
+}
+
+export interface WithTenantOptions<T, A> {
+  /** Statements of another area run in the entry round trip. */
+  admission?: EntryFragment<A>
+  /** Sees the entry (null for an unknown tenant) before `fn` runs; may throw. */
+  check?: (entry: TenantEntry<A> | null) => void
+  /**
+   * 'request' (default: `DB_STATEMENT_TIMEOUT_MS`, `DB_LOCK_TIMEOUT_MS`),
+   * 'job' (`JOB_STATEMENT_TIMEOUT_MS`, `JOB_LOCK_TIMEOUT_MS`) or explicit
+   * limits.
+   */
+  limits?: 'request' | 'job' | TransactionLimits
+  /**
+   * Decides, once `fn` resolved, whether to commit (default) or roll back
+   * and still return its result: a request whose handler answered an error
+   * (the framework renders what a controller throws and lets the
+   * middleware chain resolve) keeps nothing.
+   */
+  shouldCommit?: (result: T) => boolean
 }
 
 const storage = new AsyncLocalStorage<TenantScope>()
@@ -53,66 +86,71 @@ export function tenantQuery(table: string) {
   return currentTenant().trx.from(table)
 }
 
+function milliseconds(value: number): string {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`Invalid timeout: ${String(value)}`)
+  }
+  return String(value)
+}
+
 /**
- * The entry query: switches the search_path for this transaction only and
- * reads the tenant's status and, for requests, the user and login session.
- * It runs in the same round trip as BEGIN (see tenant_transaction.ts), so it
- * takes no bind parameters: every value is a validated integer or UUID.
+ * The tenant entry: `tenancy.enter` (the only door into a tenant's rows,
+ * accepted from the first statement of a transaction only, see
+ * docs/design/isolation.md), the limits and the search_path, all
+ * transaction-local.
  */
-function entrySql(tenantId: number, principal?: Principal): string {
+export function enterSql(tenantId: number, limits: TransactionLimits): string {
   const searchPath = tenantSearchPath(tenantId)
-  const setPath = `set_config('search_path', '${searchPath}', true) as search_path`
-  if (!principal) {
-    return `select ${setPath}, t.status from public.tenants t where t.id = ${tenantId}`
-  }
-  const userId = parseId(principal.userId)
-  if (userId === null || !UUID.test(principal.sessionId)) {
-    throw new TypeError('Invalid principal')
-  }
-  return `select ${setPath}, t.status, u.id as user_id, u.role, u.is_active,
-      (s.id is null or s.revoked_at is not null) as session_revoked
-    from public.tenants t
-    left join public.users u on u.id = ${userId} and u.tenant_id = t.id
-    left join public.auth_sessions s on s.id = '${principal.sessionId}' and s.user_id = u.id
-    where t.id = ${tenantId}`
-}
-
-function toEntry(row: Record<string, any> | undefined, principal?: Principal): TenantEntry | null {
-  if (!row) return null
-  if (!principal) return { status: row.status }
-  return {
-    status: row.status,
-    user: row.user_id ? { id: row.user_id, role: row.role, isActive: row.is_active } : null,
-    sessionRevoked: row.session_revoked,
-  }
+  return `select tenancy.enter(${tenantId}) as status,
+    set_config('statement_timeout', '${milliseconds(limits.statementTimeoutMs)}', true) as statement_timeout,
+    set_config('lock_timeout', '${milliseconds(limits.lockTimeoutMs)}', true) as lock_timeout,
+    set_config('search_path', '${searchPath}', true) as search_path`
 }
 
 /**
- * Runs `fn` inside one transaction on the shared pool with the tenant's
- * schema first on the search_path. The switch is transaction-local
- * (set_config(..., true), like SET LOCAL): it ends with the transaction, so
- * the pooled connection goes back with the default search_path. Commits
- * when `fn` resolves, rolls back when it throws.
+ * Runs `fn` inside one transaction on the runtime role's shared pool,
+ * entered for the tenant: PostgreSQL then lets it reach that tenant's
+ * schema and platform rows only, and the tenant's schema is first on the
+ * search_path. Everything the entry sets is transaction-local: it ends
+ * with the transaction, so the pooled connection goes back with no tenant.
+ * Commits when `fn` resolves (unless `shouldCommit` says otherwise), rolls
+ * back when it throws; after-commit hooks run only after a real commit.
  *
- * Entering costs no round trip of its own: the entry query rides with
- * BEGIN. `check` sees the entry (null for an unknown tenant) before `fn`
- * runs and may throw; an unknown tenant always fails.
+ * Entering costs no round trip of its own: the entry (and the admission
+ * fragment) ride with BEGIN. `check` sees the entry before `fn` runs and
+ * may throw; an unknown tenant always fails.
  */
-export async function withTenant<T>(
+export async function withTenant<T, A = undefined>(
   tenantId: number,
   fn: (trx: TransactionClientContract) => Promise<T>,
-  options: { principal?: Principal; check?: (entry: TenantEntry | null) => void } = {}
+  options: WithTenantOptions<T, A> = {}
 ): Promise<T> {
-  const schema = tenantSchema(tenantId)
-  const { trx, rows } = await beginWithEntry(entrySql(tenantId, options.principal))
+  const limits =
+    typeof options.limits === 'object'
+      ? options.limits
+      : transactionLimits[options.limits ?? 'request']
+  const statements = [enterSql(tenantId, limits)]
+  if (options.admission) statements.push(options.admission.sql)
+  const { trx, results } = await beginWithEntry(statements)
   try {
-    const entry = toEntry(rows[0], options.principal)
+    const row = results[0][0]
+    const entry: TenantEntry<A> | null =
+      row?.status === 'active' || row?.status === 'suspended'
+        ? {
+            status: row.status,
+            admission: options.admission?.read(results[1]?.[0]) as A,
+          }
+        : null
     options.check?.(entry)
     if (!entry) {
       throw new TenantNotFoundException(tenantId)
     }
-    const result = await storage.run({ tenantId, schema, trx }, () => fn(trx))
-    await trx.commit()
+    const result = await storage.run({ tenantId, trx }, () => fn(trx))
+    if (options.shouldCommit && !options.shouldCommit(result)) {
+      await trx.rollback()
+    } else {
+      await trx.commit()
+    }
     return result
   } catch (error) {
     if (!trx.isCompleted) await trx.rollback()

@@ -1,5 +1,5 @@
 import emitter from '@adonisjs/core/services/emitter'
-import db from '@adonisjs/lucid/services/db'
+import { platformDb } from '#tenancy/platform'
 import { TenantNotFoundException } from '#exceptions/tenancy'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
@@ -31,15 +31,18 @@ const COLUMNS = 'id, name, slug, status, schema_name, migration_version'
  */
 export class TenantLifecycle {
   async find(tenantId: number): Promise<TenantRecord> {
-    const { rows } = await db.rawQuery(`select ${COLUMNS} from public.tenants where id = ?`, [
-      tenantId,
-    ])
+    const { rows } = await platformDb().rawQuery(
+      `select ${COLUMNS} from public.tenants where id = ?`,
+      [tenantId]
+    )
     if (!rows[0]) throw new TenantNotFoundException(tenantId)
     return toRecord(rows[0])
   }
 
   async list(): Promise<TenantRecord[]> {
-    const { rows } = await db.rawQuery(`select ${COLUMNS} from public.tenants order by id`)
+    const { rows } = await platformDb().rawQuery(
+      `select ${COLUMNS} from public.tenants order by id`
+    )
     return rows.map(toRecord)
   }
 
@@ -59,7 +62,7 @@ export class TenantLifecycle {
    */
   async drop(tenantId: number): Promise<TenantRecord> {
     const schema = tenantSchema(tenantId)
-    const tenant = await db.transaction(async (trx) => {
+    const tenant = await platformDb().transaction(async (trx) => {
       const { rows } = await trx.rawQuery(
         `delete from public.tenants where id = ? returning ${COLUMNS}`,
         [tenantId]
@@ -73,7 +76,7 @@ export class TenantLifecycle {
   }
 
   private async setStatus(tenantId: number, status: TenantRecord['status']): Promise<StatusChange> {
-    const { rows } = await db.rawQuery(
+    const { rows } = await platformDb().rawQuery(
       `update public.tenants set status = ?, updated_at = now()
        where id = ? and status <> ? returning ${COLUMNS}`,
       [status, tenantId, status]

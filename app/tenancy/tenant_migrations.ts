@@ -2,10 +2,11 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import app from '@adonisjs/core/services/app'
-import db from '@adonisjs/lucid/services/db'
 import type { BaseSchema } from '@adonisjs/lucid/schema'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { tenantSearchPath } from '#tenancy/schema'
+import { secureSchemaSql } from '#tenancy/runtime_role'
+import { platformDb } from '#tenancy/platform'
 
 /**
  * A tenant migration, compiled once per process into plain SQL.
@@ -80,7 +81,7 @@ async function compileAll(directory: string): Promise<CompiledMigration[]> {
 }
 
 async function compile(Schema: SchemaClass, name: string, direction: 'up' | 'down') {
-  const schema = new Schema(db.connection(), name, true)
+  const schema = new Schema(platformDb(), name, true)
   const queries = (direction === 'up' ? await schema.execUp() : await schema.execDown()) as
     string[] | true
   // A dry run skips `defer` callbacks silently; refuse them instead.
@@ -131,6 +132,8 @@ export function applySql(
       `update public.tenants set migration_version = ${literal(version)}, updated_at = now() where id = ${tenantId}`
     )
   }
+  // Grants and guard policies for whatever tables the schema now holds.
+  statements.push(secureSchemaSql(tenantId))
   return statements.join(';\n')
 }
 
@@ -147,6 +150,7 @@ export function revertSql(tenantId: number, migrations: CompiledMigration[], rem
   statements.push(
     `update public.tenants set migration_version = ${remaining ? literal(remaining) : 'null'}, updated_at = now() where id = ${tenantId}`
   )
+  statements.push(secureSchemaSql(tenantId))
   return statements.join(';\n')
 }
 

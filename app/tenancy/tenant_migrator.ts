@@ -1,4 +1,5 @@
 import db from '@adonisjs/lucid/services/db'
+import { PLATFORM_CONNECTION } from '#config/database'
 import { TenantNotFoundException } from '#exceptions/tenancy'
 import { tenantSchema } from '#tenancy/schema'
 import {
@@ -92,7 +93,7 @@ export interface MigrationStatus {
 export class TenantMigrator {
   readonly directory: string
   readonly concurrency: number
-  private connectionName?: string
+  private connectionName: string
 
   constructor(
     options: {
@@ -100,11 +101,12 @@ export class TenantMigrator {
       directory?: string
       /** Tenants migrated at once; at most the pool size (default 8). */
       concurrency?: number
+      /** Lucid connection; default: the owner role's (platform). */
       connection?: string
     } = {}
   ) {
     this.directory = options.directory ?? tenantMigrationsPath()
-    this.connectionName = options.connection
+    this.connectionName = options.connection ?? PLATFORM_CONNECTION
     this.concurrency = boundedConcurrency(options.concurrency, this.poolSize())
   }
 
@@ -295,8 +297,7 @@ export class TenantMigrator {
   }
 
   private poolSize(): number {
-    const name = this.connectionName ?? db.primaryConnectionName
-    const max = db.getRawConnection(name)?.config.pool?.max
+    const max = db.getRawConnection(this.connectionName)?.config.pool?.max
     return typeof max === 'number' && max > 0 ? max : DEFAULT_CONCURRENCY
   }
 }

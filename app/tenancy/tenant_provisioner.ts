@@ -1,6 +1,6 @@
 import string from '@adonisjs/core/helpers/string'
 import emitter from '@adonisjs/core/services/emitter'
-import db from '@adonisjs/lucid/services/db'
+import { platformDb } from '#tenancy/platform'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { provisionSql, runScript } from '#tenancy/tenant_migrations'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
@@ -44,7 +44,7 @@ export class TenantProvisioner {
       provisioned: ProvisionedTenant
     ) => Promise<void>
   ): Promise<ProvisionedTenant> {
-    const result = await db.transaction(async (trx) => {
+    const result = await platformDb().transaction(async (trx) => {
       const tenant = await this.insertTenant(trx, input.name)
       await this.afterStep?.('tenant')
 

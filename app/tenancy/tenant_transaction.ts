@@ -3,7 +3,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 
 /**
  * Opens a transaction on the shared pool whose first round trip is
- * `BEGIN; <entry>`: the tenant switch (and the admission query) ride in the
+ * `BEGIN; <entry>; <admission>`: the tenant switch (and the admission query) ride in the
  * same simple-protocol message as BEGIN, instead of costing a round trip of
  * their own (about 15 % of a request's throughput here).
  *
@@ -21,8 +21,8 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
  * instead of handing it out again.
  */
 interface EntryHolder {
-  sql: string
-  rows?: Record<string, any>[]
+  statements: string[]
+  results?: Record<string, any>[][]
 }
 
 interface KnexTransaction {
@@ -52,8 +52,9 @@ function install() {
     if (entry && !outerTx) {
       transaction.begin = async function (this: KnexTransaction, connection: any) {
         try {
-          const result = await this.trxClient.query(connection, `begin;\n${entry.sql}`)
-          entry.rows = result.response[1].rows
+          const sql = ['begin', ...entry.statements].join(';\n')
+          const result = await this.trxClient.query(connection, sql)
+          entry.results = result.response.slice(1).map((response) => response.rows)
           return result
         } catch (error) {
           // The transaction may be open and aborted on this connection:
@@ -69,14 +70,14 @@ function install() {
 }
 
 /**
- * Begins a transaction with `entrySql` (one statement, no parameters) run
- * in the same round trip as BEGIN, and returns its rows.
+ * Begins a transaction with `statements` (no parameters) run in the same
+ * round trip as BEGIN, and returns the rows of each.
  */
 export async function beginWithEntry(
-  entrySql: string
-): Promise<{ trx: TransactionClientContract; rows: Record<string, any>[] }> {
+  statements: string[]
+): Promise<{ trx: TransactionClientContract; results: Record<string, any>[][] }> {
   install()
-  const entry: EntryHolder = { sql: entrySql }
+  const entry: EntryHolder = { statements }
   // Lucid's query client forwards its second argument to knex as options
   const client = db.connection()
   const begin = client.transaction as unknown as (
@@ -84,5 +85,5 @@ export async function beginWithEntry(
     options: { tenantEntry: EntryHolder }
   ) => Promise<TransactionClientContract>
   const trx = await begin.call(client, undefined, { tenantEntry: entry })
-  return { trx, rows: entry.rows ?? [] }
+  return { trx, results: entry.results ?? [] }
 }

@@ -34,6 +34,15 @@ function quoteDb(name: string) {
 }
 
 /**
+ * The runtime role the application derives for a database (config/database.ts:
+ * `<database>_runtime` when DB_RUNTIME_USER is not set, as in the bench's
+ * children). Dropped with its database, so a bench run leaves no role behind.
+ */
+export function runtimeRoleOf(database: string) {
+  return `"${database}_runtime"`
+}
+
+/**
  * Drops and creates a scratch database. Only names ending in `_bench` or
  * `_bench_<word>` are accepted, so the harness never drops anything else.
  */
@@ -43,6 +52,7 @@ export async function recreateDatabase(env: BenchEnv, database: string) {
   }
   await withClient(connectionOptions(env, 'postgres'), async (client) => {
     await client.query(`drop database if exists ${quoteDb(database)} with (force)`)
+    await client.query(`drop role if exists ${runtimeRoleOf(database)}`)
     await client.query(`create database ${quoteDb(database)}`)
   })
 }
@@ -51,20 +61,28 @@ export async function dropDatabase(env: BenchEnv, database: string) {
   if (!/_bench(_[a-z]+)?$/.test(database)) return
   await withClient(connectionOptions(env, 'postgres'), async (client) => {
     await client.query(`drop database if exists ${quoteDb(database)} with (force)`)
+    await client.query(`drop role if exists ${runtimeRoleOf(database)}`)
   })
 }
 
 /**
  * Applies the platform migrations with the built application, like a
- * deployment would (`node build/ace.js migration:run --force`).
+ * deployment would (`npm run migrate`: `migration:run --force
+ * --connection=migrations`, then `tenants:migrate`, which creates the
+ * runtime role and its grants).
  */
 export async function migratePlatform(env: BenchEnv, database = env.database) {
-  const result = await runToEnd(process.execPath, ['build/ace.js', 'migration:run', '--force'], {
-    env: { ...env.common, DB_DATABASE: database },
-    timeoutMs: 120_000,
-  })
-  if (result.code !== 0) {
-    throw new Error(`platform migrations failed:\n${result.output.slice(-3000)}`)
+  for (const args of [
+    ['build/ace.js', 'migration:run', '--force', '--connection=migrations'],
+    ['build/ace.js', 'tenants:migrate'],
+  ]) {
+    const result = await runToEnd(process.execPath, args, {
+      env: { ...env.common, DB_DATABASE: database },
+      timeoutMs: 120_000,
+    })
+    if (result.code !== 0) {
+      throw new Error(`platform migrations failed:\n${result.output.slice(-3000)}`)
+    }
   }
 }
 

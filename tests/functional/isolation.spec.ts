@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import { givenProduct, givenProductWithId } from '#tests/support/catalog'
 

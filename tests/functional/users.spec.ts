@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import hash from '@adonisjs/core/services/hash'
 import { givenTenant, givenUser, type GivenTenant } from '#tests/support/fixtures'
 import { login, PASSWORD, uniqueName } from '#tests/support/auth'

@@ -1,6 +1,6 @@
 import { givenProduct } from '#tests/support/catalog'
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import type { ApiClient } from '@japa/api-client'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'

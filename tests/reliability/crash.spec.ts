@@ -1,7 +1,7 @@
 import type { ProductRow } from '#models/product'
 import { givenProduct } from '#tests/support/catalog'
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import type { GivenTenant, GivenUser } from '#tests/support/fixtures'
 import {
@@ -153,7 +153,7 @@ test.group('Reliability: worker processes', (group) => {
     const product = await givenProduct(tenant, { stock: 5 })
     await placeOneUnitOrders(client, customers, product.id, 2)
     const { code, output } = await runAce(['queue:status', '--json'])
-    assert.equal(code, 0)
+    assert.equal(code, 0, output)
     const status = JSON.parse(output.slice(output.indexOf('{')))
     assert.deepEqual(
       status.queues.map((entry: { name: string }) => entry.name),

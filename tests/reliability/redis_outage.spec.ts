@@ -1,6 +1,6 @@
 import { givenProduct } from '#tests/support/catalog'
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import {

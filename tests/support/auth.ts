@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import type { ApiClient } from '@japa/api-client'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { SignJWT } from 'jose'
 import jwtConfig from '#config/jwt'
 

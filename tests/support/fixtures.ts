@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import hash from '@adonisjs/core/services/hash'
 import { type Role, signAccessToken } from '#auth/jwt'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'

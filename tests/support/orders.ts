@@ -1,4 +1,4 @@
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import type { ApiClient } from '@japa/api-client'
 import { givenTenant, givenUser, type GivenUser } from '#tests/support/fixtures'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'

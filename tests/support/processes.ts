@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { runtimeRole } from '#config/database'
 
 /**
  * Child processes for the reliability suite: a private redis-server the
@@ -250,7 +251,8 @@ export async function privatePgbouncer({
   if (!binary) throw new Error('pgbouncer is not installed')
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'pgbouncer-'))
-  writeFileSync(join(dir, 'users.txt'), `"${dbUser}" ""\n`)
+  // The owner role (sign-up, commands) and the runtime role (tenant work)
+  writeFileSync(join(dir, 'users.txt'), `"${dbUser}" ""\n"${runtimeRole.user}" ""\n`)
   writeFileSync(
     join(dir, 'pgbouncer.ini'),
     [

@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import app from '@adonisjs/core/services/app'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
 import { fixturePasswordHash } from '#tests/support/fixtures'

@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { givenTenant, givenUser, FIXTURE_PASSWORD } from '#tests/support/fixtures'
 import { decodePayload, login, registerTenant, setTenantStatus } from '#tests/support/auth'
 

@@ -1,6 +1,6 @@
 import { test } from '@japa/runner'
 import ace from '@adonisjs/core/services/ace'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { decodePayload, registerTenant } from '#tests/support/auth'
 import { expectStatus } from '#tests/support/http'
 

@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { tenantMigrations } from '#tenancy/tenant_migrations'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import {

@@ -11,6 +11,7 @@ import {
   TenantSuspendedException,
 } from '#exceptions/tenancy'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
+import platform from '#tests/support/platform_db'
 
 const DEFAULT_SEARCH_PATH = '"$user", public'
 const TENANTS = 10
@@ -41,7 +42,7 @@ async function pooledSearchPaths() {
 }
 
 async function skusIn(tenant: GivenTenant, prefix: string) {
-  const { rows } = await db.rawQuery(
+  const { rows } = await platform.rawQuery(
     `select sku from "${tenant.schemaName}".products where sku like ? order by sku`,
     [`${prefix}%`]
   )
@@ -160,7 +161,7 @@ test.group('Tenant isolation on the shared pool', (group) => {
       'boom'
     )
     assert.deepEqual(await skusIn(tenant, 'doomed'), [])
-    const { rows } = await db.rawQuery(
+    const { rows } = await platform.rawQuery(
       `select (select count(*) from "${tenant.schemaName}".outbox where job = 'doomed') as outbox,
               (select count(*) from "${tenant.schemaName}".stock_movements) as movements`
     )
@@ -193,7 +194,10 @@ test.group('Tenant isolation on the shared pool', (group) => {
         role: 'owner',
         sessionId: tenant.owner.sessionId,
       }
-      const ctx = { auth: { getUserOrFail: () => principal } } as unknown as HttpContext
+      const ctx = {
+        auth: { getUserOrFail: () => principal },
+        response: { getStatus: () => 200 },
+      } as unknown as HttpContext
       let served: number | undefined
       return middleware
         .handle(ctx, async () => {

@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { TenantProvisioner, type ProvisionStep } from '#tenancy/tenant_provisioner'
 import { tenantMigrations } from '#tenancy/tenant_migrations'
 import { fixturePasswordHash, givenTenant } from '#tests/support/fixtures'

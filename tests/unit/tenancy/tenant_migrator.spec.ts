@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { TenantMigrator, type MigrationProgress } from '#tenancy/tenant_migrator'
 import { tenantSchema } from '#tenancy/schema'
 import { dropTenants, provisionTenants, tenantMigrationsFixture } from '#tests/support/tenancy'

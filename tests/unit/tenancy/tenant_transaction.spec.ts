@@ -4,6 +4,7 @@ import { currentTenant, tenantQuery, withTenant } from '#tenancy/context'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 import { beginWithEntry } from '#tenancy/tenant_transaction'
 import { givenTenant } from '#tests/support/fixtures'
+import platform from '#tests/support/platform_db'
 
 async function defaultSearchPath() {
   const { rows } = await db.rawQuery(`select current_setting('search_path') as path`)
@@ -25,7 +26,11 @@ test.group('Tenant transaction', () => {
     } finally {
       db.connection().getWriteClient().off('query', listener)
     }
-    assert.match(statements[0], /^begin;\s+select set_config\('search_path'/)
+    assert.match(statements[0], new RegExp(`^begin;\\s+select tenancy\\.enter\\(${tenant.id}\\)`))
+    assert.include(
+      statements[0],
+      `set_config('search_path', '"${tenant.schemaName}", public', true)`
+    )
     assert.deepEqual(statements.slice(1), [
       `select current_setting('search_path') as path`,
       'COMMIT;',
@@ -52,7 +57,9 @@ test.group('Tenant transaction', () => {
         throw new Error('boom')
       })
     )
-    const { rows } = await db.rawQuery(`select count(*) as n from "${tenant.schemaName}".products`)
+    const { rows } = await platform.rawQuery(
+      `select count(*) as n from "${tenant.schemaName}".products`
+    )
     assert.equal(rows[0].n, 0)
     assert.equal(await defaultSearchPath(), '"$user", public')
   })
@@ -64,7 +71,7 @@ test.group('Tenant transaction', () => {
   test('a failing entry disposes of its connection instead of pooling an aborted transaction', async ({
     assert,
   }) => {
-    await assert.rejects(() => beginWithEntry('select * from no_such_table'))
+    await assert.rejects(() => beginWithEntry(['select * from no_such_table']))
     for (let i = 0; i < 20; i++) {
       const { rows } = await db.rawQuery('select 1 as ok')
       assert.equal(rows[0].ok, 1)

@@ -1,0 +1,90 @@
+import type { QueryClientContract } from '@adonisjs/lucid/types/database'
+import { databaseName, runtimeRole, transactionLimits } from '#config/database'
+import { quoteIdent } from '#tenancy/schema'
+
+/**
+ * The runtime role: the one the API and the worker log in as for tenant
+ * work (docs/design/isolation.md). Not a superuser, no BYPASSRLS, no
+ * CREATEDB/CREATEROLE, owns nothing, cannot create a schema or a temporary
+ * table; it reaches tenant rows only through `tenancy.enter`.
+ *
+ * `ensureRuntimeRole` runs as the owner role (`tenants:migrate`, which
+ * `npm run migrate` runs after the platform migrations, and the test
+ * setup): it creates the role when it is missing, sets its password and
+ * its per-database settings, records it in `tenancy.runtime`, and keeps
+ * its grants right. Each statement is sent on its own (Citus propagates
+ * role and grant statements one at a time).
+ */
+export async function ensureRuntimeRole(
+  client: QueryClientContract
+): Promise<{ created: boolean }> {
+  const role = quoteIdent(runtimeRole.user)
+  const database = quoteIdent(databaseName)
+  const { rows } = await client.rawQuery('select 1 from pg_roles where rolname = ?', [
+    runtimeRole.user,
+  ])
+  const created = rows.length === 0
+  if (created) await client.rawQuery(`create role ${role} login`)
+
+  const password = runtimeRole.password ? `password ${literal(runtimeRole.password)}` : ''
+  const statements = [
+    `alter role ${role} with login nosuperuser nocreatedb nocreaterole noinherit nobypassrls noreplication ${password}`,
+    `alter role ${role} in database ${database} set idle_in_transaction_session_timeout = ${transactionLimits.idleInTransactionMs}`,
+    // Nobody but the owner creates anything in this database.
+    `revoke create, temporary on database ${database} from public`,
+    `revoke create on schema public from public`,
+    `grant connect on database ${database} to ${role}`,
+    `grant usage on schema public, tenancy to ${role}`,
+    `grant select on public.tenants to ${role}`,
+    `grant select, insert, update, delete on public.users to ${role}`,
+    `grant select, update on public.auth_sessions to ${role}`,
+    `grant select on public.refresh_tokens to ${role}`,
+    `grant usage on all sequences in schema public to ${role}`,
+    `grant execute on function tenancy.enter(bigint), tenancy.current_tenant(), tenancy.guard(bigint) to ${role}`,
+    `insert into tenancy.runtime (role_name) values (${literal(runtimeRole.user)})
+     on conflict (id) do update set role_name = excluded.role_name`,
+  ]
+  for (const sql of statements) await client.rawQuery(sql)
+  return { created }
+}
+
+/**
+ * Secures every tenant schema (grants and guard policies), a batch of
+ * tenants per transaction. `tenancy.secure_schema` changes only what is
+ * missing, so this is cheap on an up-to-date database.
+ */
+export async function secureAllTenants(client: QueryClientContract, batch = 50): Promise<number> {
+  let after = 0
+  let secured = 0
+  for (;;) {
+    const { rows } = await client.rawQuery(
+      `select count(*)::int as secured, max(id) as last
+       from (select id, tenancy.secure_schema(id)
+             from (select id from public.tenants where id > ? order by id limit ?) batch) done`,
+      [after, batch]
+    )
+    if (!rows[0].last) return secured
+    secured += rows[0].secured
+    after = rows[0].last
+  }
+}
+
+/**
+ * SQL that secures one tenant schema (appended to provisioning and to
+ * every tenant migration script).
+ */
+export function secureSchemaSql(tenantId: number): string {
+  return `select tenancy.secure_schema(${tenantId})`
+}
+
+/**
+ * Drops the runtime role (test teardown, bench cleanup), after its
+ * database is gone or with `drop owned` in it first.
+ */
+export function dropRuntimeRoleSql(): string {
+  return `drop role if exists ${quoteIdent(runtimeRole.user)}`
+}
+
+function literal(value: string) {
+  return `'${value.replaceAll("'", "''")}'`
+}

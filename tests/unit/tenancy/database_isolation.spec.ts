@@ -1,0 +1,250 @@
+import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { runtimeRole } from '#config/database'
+import { withTenant } from '#tenancy/context'
+import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
+import platform from '#tests/support/platform_db'
+
+/**
+ * PostgreSQL itself refuses cross-tenant access (docs/design/isolation.md):
+ * hostile SQL run inside a real tenant transaction of tenant A, on the
+ * runtime role's pool, cannot read or change anything of tenant B, whatever
+ * it names, sets or switches. Each attempt runs in its own transaction
+ * (a refused statement aborts it).
+ */
+const PERMISSION_DENIED = '42501'
+
+let a: GivenTenant
+let b: GivenTenant
+
+async function insideA<T>(fn: (trx: TransactionClientContract) => Promise<T>): Promise<T> {
+  return withTenant(a.id, fn)
+}
+
+async function refusedInsideA(assert: any, ...statements: string[]) {
+  const error = await insideA(async (trx) => {
+    for (const sql of statements) await trx.rawQuery(sql)
+  }).catch((e) => e)
+  assert.exists(error, `not refused: ${statements.join('; ')}`)
+  assert.equal(error.code, PERMISSION_DENIED, `${statements.join('; ')}: ${error.message}`)
+}
+
+test.group('Database-enforced isolation: hostile SQL inside a tenant transaction', (group) => {
+  group.setup(async () => {
+    a = await givenTenant()
+    b = await givenTenant()
+    for (const tenant of [a, b]) {
+      await platform.rawQuery(
+        `with product as (
+           insert into "${tenant.schemaName}".products (name, sku, price, stock)
+           values ('Secret', 'SECRET-${tenant.id}', 1, 5) returning id
+         )
+         insert into "${tenant.schemaName}".stock_movements (product_id, delta, kind)
+         select id, 5, 'initial' from product`
+      )
+    }
+  })
+
+  test('its own tenant is reachable (the control)', async ({ assert }) => {
+    const skus = await insideA(async (trx) => {
+      const { rows } = await trx.rawQuery(`select sku from "${a.schemaName}".products`)
+      return rows.map((row: { sku: string }) => row.sku)
+    })
+    assert.deepEqual(skus, [`SECRET-${a.id}`])
+  })
+
+  test('reading another tenant schema by name is permission denied', async ({ assert }) => {
+    await refusedInsideA(assert, `select * from "${b.schemaName}".products`)
+    await refusedInsideA(assert, `select count(*) from "${b.schemaName}".products`)
+    await refusedInsideA(assert, `select * from "${b.schemaName}".stock_movements`)
+  })
+
+  test('an empty table of another tenant yields no row (the guard runs per row read)', async ({
+    assert,
+  }) => {
+    const rows = await insideA(async (trx) => {
+      const result = await trx.rawQuery(`select * from "${b.schemaName}".outbox`)
+      return result.rows
+    })
+    assert.deepEqual(rows, [])
+  })
+
+  test('writing another tenant schema is permission denied', async ({ assert }) => {
+    await refusedInsideA(
+      assert,
+      `insert into "${b.schemaName}".products (name, sku, price, stock) values ('x', 'EVIL', 1, 1)`
+    )
+    await refusedInsideA(assert, `update "${b.schemaName}".products set stock = 0`)
+    await refusedInsideA(assert, `delete from "${b.schemaName}".products`)
+    await refusedInsideA(assert, `truncate "${b.schemaName}".products`)
+    const { rows } = await platform.rawQuery(`select sku, stock from "${b.schemaName}".products`)
+    assert.deepEqual(rows, [{ sku: `SECRET-${b.id}`, stock: 5 }])
+  })
+
+  test('set search_path to another tenant does not reach it', async ({ assert }) => {
+    await refusedInsideA(
+      assert,
+      `set local search_path = "${b.schemaName}", public`,
+      'select * from products'
+    )
+    await refusedInsideA(
+      assert,
+      `select set_config('search_path', '"${b.schemaName}"', true)`,
+      'select * from products'
+    )
+  })
+
+  test('set role to any other role is refused, reset role gains nothing', async ({ assert }) => {
+    const { rows } = await platform.rawQuery('select current_user as owner')
+    for (const role of [rows[0].owner, 'pg_read_all_data', 'pg_write_all_data', 'postgres']) {
+      await refusedInsideA(assert, `set role "${role}"`)
+      await refusedInsideA(assert, `set local role "${role}"`)
+    }
+    await refusedInsideA(assert, 'reset role', `select * from "${b.schemaName}".products`)
+    await refusedInsideA(assert, 'set role none', `select * from "${b.schemaName}".products`)
+    await refusedInsideA(
+      assert,
+      'set session authorization default',
+      `select * from "${b.schemaName}".products`
+    )
+    await refusedInsideA(assert, `set session authorization "${rows[0].owner}"`)
+  })
+
+  test('forging the tenant setting, copying the seal or re-entering is refused', async ({
+    assert,
+  }) => {
+    await refusedInsideA(
+      assert,
+      `select set_config('tenancy.tenant_id', '${b.id}', true)`,
+      `select * from "${b.schemaName}".products`
+    )
+    await refusedInsideA(
+      assert,
+      `select set_config('tenancy.tenant_id', '${b.id}', true),
+              set_config('tenancy.seal', current_setting('tenancy.seal'), true)`,
+      `select * from "${b.schemaName}".products`
+    )
+    await refusedInsideA(assert, `select tenancy.enter(${b.id})`)
+    await refusedInsideA(assert, `select tenancy.enter(${a.id})`)
+    await refusedInsideA(assert, `select tenancy.seal(${b.id})`)
+    await refusedInsideA(assert, 'select value from tenancy.secret')
+    await refusedInsideA(assert, `select tenancy.secure_schema(${b.id})`)
+  })
+
+  test("another tenant's users, sessions, refresh tokens and tenant row are invisible", async ({
+    assert,
+  }) => {
+    const seen = await insideA(async (trx) => {
+      const { rows } = await trx.rawQuery(
+        `select
+           (select count(*) from public.users where tenant_id = ${b.id}) as b_users,
+           (select count(*) from public.users) as users,
+           (select count(*) from public.auth_sessions where tenant_id = ${b.id}) as b_sessions,
+           (select count(*) from public.auth_sessions s where s.user_id = ${b.owner.id}) as b_owner_sessions,
+           (select count(*) from public.refresh_tokens r
+              where r.session_id = '${b.owner.sessionId}') as b_tokens,
+           (select count(*) from public.tenants where id = ${b.id}) as b_tenant,
+           (select count(*) from public.tenants) as tenants`
+      )
+      return rows[0]
+    })
+    assert.deepEqual(seen, {
+      b_users: 0,
+      users: 1,
+      b_sessions: 0,
+      b_owner_sessions: 0,
+      b_tokens: 0,
+      b_tenant: 0,
+      tenants: 1,
+    })
+    const { rows } = await platform.rawQuery(
+      'select count(*) as n from public.auth_sessions where tenant_id = ?',
+      [b.id]
+    )
+    assert.equal(rows[0].n, 1)
+  })
+
+  test("another tenant's users cannot be changed or a user moved to it", async ({ assert }) => {
+    const changed = await insideA(async (trx) => {
+      const update = await trx.rawQuery(
+        `update public.users set is_active = false where tenant_id = ${b.id}`
+      )
+      const remove = await trx.rawQuery(
+        `update public.auth_sessions set revoked_at = now() where tenant_id = ${b.id}`
+      )
+      return [update.rowCount, remove.rowCount]
+    })
+    assert.deepEqual(changed, [0, 0])
+    await refusedInsideA(
+      assert,
+      `update public.users set tenant_id = ${b.id} where id = ${a.owner.id}`
+    )
+    await refusedInsideA(
+      assert,
+      `insert into public.users (tenant_id, username, email, password, role)
+       values (${b.id}, 'intruder', 'intruder@example.com', 'x', 'owner')`
+    )
+  })
+
+  test('creating a schema, a table or a temporary table is refused', async ({ assert }) => {
+    await refusedInsideA(assert, 'create schema evil')
+    await refusedInsideA(assert, 'create table public.evil (id int)')
+    await refusedInsideA(assert, `create table "${a.schemaName}".evil (id int)`)
+    await refusedInsideA(assert, 'create temporary table evil (id int)')
+  })
+
+  test('outside a tenant transaction the runtime role reaches no tenant at all', async ({
+    assert,
+  }) => {
+    const error = await db.rawQuery(`select * from "${a.schemaName}".products`).catch((e) => e)
+    assert.equal(error.code, PERMISSION_DENIED)
+    const { rows } = await db.rawQuery(
+      `select (select count(*) from public.users) as users,
+              (select count(*) from public.tenants) as tenants,
+              (select count(*) from public.auth_sessions) as sessions`
+    )
+    assert.deepEqual(rows[0], { users: 0, tenants: 0, sessions: 0 })
+  })
+
+  test('the runtime role is no superuser, bypasses no RLS, owns and may create nothing', async ({
+    assert,
+  }) => {
+    const { rows } = await db.rawQuery(
+      `select r.rolname, r.rolsuper, r.rolbypassrls, r.rolcreatedb, r.rolcreaterole,
+              (select count(*) from pg_namespace n where n.nspowner = r.oid) as schemas_owned,
+              (select count(*) from pg_auth_members m where m.member = r.oid) as memberships,
+              has_database_privilege(r.oid, current_database(), 'create') as may_create_schema,
+              has_database_privilege(r.oid, current_database(), 'temporary') as may_create_temp,
+              current_setting('idle_in_transaction_session_timeout') as idle_limit
+       from pg_roles r where r.rolname = current_user`
+    )
+    assert.deepEqual(rows[0], {
+      rolname: runtimeRole.user,
+      rolsuper: false,
+      rolbypassrls: false,
+      rolcreatedb: false,
+      rolcreaterole: false,
+      schemas_owned: 0,
+      memberships: 0,
+      may_create_schema: false,
+      may_create_temp: false,
+      idle_limit: rows[0].idle_limit,
+    })
+    assert.notEqual(rows[0].idle_limit, '0')
+  })
+
+  test('a table added to a tenant schema later is guarded once the schema is secured', async ({
+    assert,
+  }) => {
+    await platform.rawQuery(`create table "${b.schemaName}".late_addition (id bigint primary key)`)
+    await platform.rawQuery(`insert into "${b.schemaName}".late_addition values (1)`)
+    await platform.rawQuery(`select tenancy.secure_schema(${b.id})`)
+    await refusedInsideA(assert, `select * from "${b.schemaName}".late_addition`)
+    const own = await withTenant(b.id, async (trx) => {
+      const { rows } = await trx.rawQuery('select id from late_addition')
+      return rows
+    })
+    assert.deepEqual(own, [{ id: 1 }])
+  })
+})
