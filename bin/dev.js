@@ -3,9 +3,11 @@
 | npm run dev
 |--------------------------------------------------------------------------
 |
-| Applies pending migrations (platform, then every tenant schema), then
-| runs the API with hot reload and the queue worker side by side, against
-| local services. Ctrl+C stops both.
+| Creates the database when it is missing, applies pending migrations
+| (platform, then every tenant schema), then runs the API with hot reload
+| and the queue worker side by side, against local services. Ctrl+C stops
+| both. Needs no .env: in development the defaults of .env.example apply
+| (start/env.ts).
 |
 */
 import { spawn, spawnSync } from 'node:child_process'
@@ -13,7 +15,11 @@ import { spawn, spawnSync } from 'node:child_process'
 const node = process.execPath
 const run = (args) => spawnSync(node, args, { stdio: 'inherit' }).status === 0
 
-if (!run(['ace.js', 'migration:run']) || !run(['ace.js', 'tenants:migrate'])) {
+if (
+  !run(['ace.js', 'db:create']) ||
+  !run(['ace.js', 'migration:run']) ||
+  !run(['ace.js', 'tenants:migrate'])
+) {
   process.exit(1)
 }
 

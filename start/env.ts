@@ -6,12 +6,15 @@
 | Every variable the process reads is declared and validated here at boot.
 | A missing or malformed one stops the process with a line naming it. In
 | production the process runs from the environment alone; a ".env" file is
-| optional everywhere.
+| optional everywhere. In development without a ".env", the defaults of
+| ".env.example" apply (see applyExampleDefaults).
 |
 */
 
 import { existsSync } from 'node:fs'
-import { Env } from '@adonisjs/core/env'
+import { basename } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Env, EnvLoader, EnvParser } from '@adonisjs/core/env'
 
 const APP_ROOT = new URL('../', import.meta.url)
 
@@ -22,6 +25,45 @@ const APP_ROOT = new URL('../', import.meta.url)
 if (!process.env.ENV_PATH && !existsSync(new URL('.env', APP_ROOT))) {
   if (existsSync(new URL('../.env', APP_ROOT))) process.env.ENV_PATH = '../'
 }
+
+/**
+ * A fresh clone runs `npm ci && npm run dev` with no .env: in development
+ * (NODE_ENV unset or `development`) and when there is no `.env`, every
+ * variable of `.env.example` that neither the environment nor another env
+ * file (`.env.local`, `.env.development`, …) sets takes its value from
+ * there. Never in production or tests: there a missing variable stops the
+ * process. Answers the names it set.
+ */
+export async function applyExampleDefaults(
+  appRoot: URL | string,
+  environment: NodeJS.ProcessEnv = process.env
+): Promise<string[]> {
+  if ((environment.NODE_ENV ?? 'development') !== 'development') return []
+  const root = typeof appRoot === 'string' ? pathToFileURL(appRoot) : appRoot
+  const files = await new EnvLoader(root, true).load()
+  const example = files.find((file) => basename(file.path) === '.env.example')
+  const dotEnv = files.find((file) => basename(file.path) === '.env')
+  if (!example?.fileExists || dotEnv?.fileExists) return []
+
+  const defined = new Set(Object.keys(environment).filter((key) => environment[key] !== undefined))
+  for (const file of files) {
+    if (file === example || !file.fileExists) continue
+    const values = await new EnvParser(file.contents, root, { ignoreProcessEnv: true }).parse()
+    for (const key of Object.keys(values)) {
+      defined.add(key)
+    }
+  }
+  const applied: string[] = []
+  const defaults = await new EnvParser(example.contents, root, { ignoreProcessEnv: true }).parse()
+  for (const [key, value] of Object.entries(defaults)) {
+    if (defined.has(key)) continue
+    environment[key] = value
+    applied.push(key)
+  }
+  return applied
+}
+
+await applyExampleDefaults(APP_ROOT)
 
 const limit = () => Env.schema.number.optional()
 
