@@ -1,6 +1,5 @@
 import { BaseCommand } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
-import dbConfig, { databaseName } from '#config/database'
 import { ensureDatabase } from '#database/ensure_database'
 
 /**
@@ -13,6 +12,9 @@ export default class DbCreate extends BaseCommand {
   static options: CommandOptions = { startApp: true }
 
   async run() {
+    // Imported once the app has booted: ace imports every command file to
+    // list them, and the config must see the booted app (its NODE_ENV).
+    const { default: dbConfig, databaseName } = await import('#config/database')
     const { host, port, user, password } = dbConfig.connections.postgres.connection as {
       host: string
       port: number

@@ -124,4 +124,11 @@ export default await Env.create(APP_ROOT, {
   QUEUE_PREFIX: Env.schema.string.optional(),
   SWEEP_INTERVAL_MS: Env.schema.number.optional(),
   SWEEP_AGE_MS: Env.schema.number.optional(),
+
+  /*
+  | Metrics: the bearer token a scrape must send (unset: open), and the
+  | port of a worker's /metrics (unset: not served; 0: any free port)
+  */
+  METRICS_TOKEN: Env.schema.secret.optional(),
+  WORKER_METRICS_PORT: Env.schema.number.optional(),
 })

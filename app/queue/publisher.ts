@@ -1,4 +1,4 @@
-import logger from '@adonisjs/core/services/logger'
+import { currentLogger } from '#logging/log_context'
 import { claimPriority, releasePriority } from '#queue/fairness'
 import { JOBS, jobId, queueForJob, type JobData, type JobName } from '#queue/queues'
 
@@ -27,8 +27,8 @@ export async function publish(job: JobName, tenantId: number, refId: number): Pr
  */
 export function relay(job: JobName, tenantId: number, refId: number): void {
   publish(job, tenantId, refId).catch((error) => {
-    logger.warn(
-      { err: error, job, tenantId, refId },
+    currentLogger().warn(
+      { err: error, job, tenant_id: tenantId, ref_id: refId },
       'could not publish a job; the outbox sweeper will publish it'
     )
   })
