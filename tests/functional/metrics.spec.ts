@@ -6,6 +6,7 @@ import { forgetPlatformStats } from '#metrics/platform_stats'
 import { givenTenant, givenUser } from '#tests/support/fixtures'
 import { givenProduct, outboxCount } from '#tests/support/orders'
 import { labelNames, parseMetrics, valueOf } from '#tests/support/metrics'
+import { expectStatus } from '#tests/support/http'
 
 /**
  * GET /metrics of the API: Prometheus text, figures that move with real
@@ -66,11 +67,11 @@ test.group('Metrics of the API', () => {
 
     const before = await scrape(client)
     for (let index = 0; index < 3; index++) {
-      ;(await client.get('/api/products/').bearerToken(owner.token)).assertStatus(200)
+      await expectStatus(client.get('/api/products/').bearerToken(owner.token), 200)
     }
-    ;(await client.get(`/api/products/${product.id}`).bearerToken(owner.token)).assertStatus(200)
-    ;(await client.get('/api/products/987654321').bearerToken(owner.token)).assertStatus(404)
-    ;(await client.get('/no/such/path')).assertStatus(404)
+    await expectStatus(client.get(`/api/products/${product.id}`).bearerToken(owner.token), 200)
+    await expectStatus(client.get('/api/products/987654321').bearerToken(owner.token), 404)
+    await expectStatus(client.get('/no/such/path'), 404)
     const after = await scrape(client)
 
     const delta = (name: string, labels: Record<string, string>) =>
@@ -106,12 +107,13 @@ test.group('Metrics of the API', () => {
 
     // An order leaves an outbox row until a worker confirms it; no worker
     // runs in this suite.
-    ;(
-      await client
+    await expectStatus(
+      client
         .post('/api/orders/')
         .bearerToken(customer.token)
-        .json({ items: [{ product_id: product.id, qty: 1 }] })
-    ).assertStatus(202)
+        .json({ items: [{ product_id: product.id, qty: 1 }] }),
+      202
+    )
     assert.equal(await outboxCount(tenant.id), 1)
     await db.rawQuery(
       `update "tenant_${tenant.id}".outbox set created_at = now() - interval '1 hour'`
@@ -155,7 +157,7 @@ test.group('Metrics of the API', () => {
     anonymous.assertStatus(401)
     assert.equal(anonymous.header('www-authenticate'), 'Bearer')
     assert.equal(anonymous.body().errors[0].code, 'E_UNAUTHORIZED_ACCESS')
-    ;(await client.get('/metrics').bearerToken('wrong-token')).assertStatus(401)
+    await expectStatus(client.get('/metrics').bearerToken('wrong-token'), 401)
     const text = await scrape(client, 'metrics-token-for-this-test')
     assert.include(text, 'http_requests_total')
   })
