@@ -27,8 +27,11 @@ export async function publish(job: JobName, tenantId: number, refId: number): Pr
  */
 export function relay(job: JobName, tenantId: number, refId: number): void {
   publish(job, tenantId, refId).catch((error) => {
-    currentLogger().warn(
-      { err: error, job, tenant_id: tenantId, ref_id: refId },
+    // The request's or job's logger already names the tenant.
+    const log = currentLogger()
+    const tenant = 'tenant_id' in log.bindings() ? {} : { tenant_id: tenantId }
+    log.warn(
+      { err: error, job, ref_id: refId, ...tenant },
       'could not publish a job; the outbox sweeper will publish it'
     )
   })

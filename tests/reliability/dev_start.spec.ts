@@ -67,7 +67,7 @@ test.group('npm run dev on a fresh clone', () => {
     })
 
     let ready = false
-    const deadline = Date.now() + 100_000
+    const deadline = Date.now() + 170_000
     while (Date.now() < deadline && child.exitCode === null) {
       const answer = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null)
       if (answer?.status === 200 && output.includes('worker started')) {
@@ -89,5 +89,5 @@ test.group('npm run dev on a fresh clone', () => {
     assert.equal(migrated.rows[0].tenants, 'tenants')
     const live = await fetch(`http://127.0.0.1:${port}/health/live`)
     assert.equal(live.status, 200)
-  }).timeout(120_000)
+  }).timeout(200_000)
 })
