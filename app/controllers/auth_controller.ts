@@ -21,22 +21,24 @@ import {
 export default class AuthController {
   constructor(private auth: AuthService) {}
 
-  async register({ request, response }: HttpContext) {
-    const input = await request.validateUsing(registerValidator)
-    await throttleSignUp(request.ip())
-    return response.created(signedIn(await this.auth.register(input)))
+  async register(ctx: HttpContext) {
+    const input = await ctx.request.validateUsing(registerValidator)
+    await throttleSignUp(ctx.request.ip())
+    return ctx.response.created(signedIn(identify(ctx, await this.auth.register(input))))
   }
 
-  async registerCustomer({ request, response }: HttpContext) {
-    const input = await request.validateUsing(registerCustomerValidator)
-    await throttleSignUp(request.ip())
-    return response.created(signedIn(await this.auth.registerCustomer(input)))
+  async registerCustomer(ctx: HttpContext) {
+    const input = await ctx.request.validateUsing(registerCustomerValidator)
+    await throttleSignUp(ctx.request.ip())
+    return ctx.response.created(signedIn(identify(ctx, await this.auth.registerCustomer(input))))
   }
 
-  async login({ request }: HttpContext) {
-    const input = await request.validateUsing(loginValidator)
-    const result = await throttleLogin(input.username, request.ip(), () => this.auth.login(input))
-    return signedIn(result)
+  async login(ctx: HttpContext) {
+    const input = await ctx.request.validateUsing(loginValidator)
+    const result = await throttleLogin(input.username, ctx.request.ip(), () =>
+      this.auth.login(input)
+    )
+    return signedIn(identify(ctx, result))
   }
 
   async refresh({ request }: HttpContext) {
@@ -59,6 +61,14 @@ export default class AuthController {
     )
     return { user: userTransformer.summary(user), tenant: tenantTransformer.transform(tenant) }
   }
+}
+
+/**
+ * From here on the request's log lines name the tenant and user it signed in.
+ */
+function identify(ctx: HttpContext, result: SignedIn): SignedIn {
+  ctx.logger = ctx.logger.child({ tenant_id: result.tenant.id, user_id: result.user.id })
+  return result
 }
 
 function signedIn(result: SignedIn) {

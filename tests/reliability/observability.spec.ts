@@ -122,7 +122,7 @@ test.group('Observability: worker metrics and job logs', (group) => {
 })
 
 test.group('Observability: request logs', () => {
-  test('every request line carries the request id, and the tenant and user once authenticated', async ({
+  test('every request line carries the request id, and the tenant and user once known', async ({
     assert,
     cleanup,
   }) => {
@@ -176,7 +176,12 @@ test.group('Observability: request logs', () => {
       return found.length >= 4 ? found : null
     })) as Record<string, any>[]
     const byId = (id: string) => lines.filter((line) => line.request_id === id)
-    for (const id of ['ops-test-me', 'ops-test-products', 'ops-test-missing']) {
+    for (const id of [
+      'ops-test-register',
+      'ops-test-me',
+      'ops-test-products',
+      'ops-test-missing',
+    ]) {
       assert.isNotEmpty(byId(id), id)
       for (const line of byId(id)) {
         assert.equal(line.tenant_id, tenant.id, `${id}: ${JSON.stringify(line)}`)
