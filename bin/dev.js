@@ -30,7 +30,38 @@ const children = [
   }),
 ]
 
-const stop = () => children.forEach((child) => child.kill('SIGTERM'))
+/**
+ * The processes below a child (`ace serve` runs the server as its own
+ * child), from pgrep.
+ */
+const descendants = (pid) =>
+  (spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .flatMap((child) => [child, ...descendants(child)])
+
+const signal = (pid, name) => {
+  try {
+    process.kill(pid, name)
+  } catch {}
+}
+
+/**
+ * SIGTERM to every process of the tree: `ace serve` does not pass it on to
+ * the server it runs and keeps watching files, so it and whatever else
+ * still runs after a grace period is killed.
+ */
+let stopping = false
+const stop = () => {
+  if (stopping) return
+  stopping = true
+  const tree = children.flatMap((child) =>
+    child.pid ? [child.pid, ...descendants(child.pid)] : []
+  )
+  for (const pid of tree) signal(pid, 'SIGTERM')
+  setTimeout(() => tree.forEach((pid) => signal(pid, 'SIGKILL')), 10_000).unref()
+}
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
 for (const child of children) {

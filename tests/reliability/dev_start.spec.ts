@@ -4,6 +4,7 @@ import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import env from '#start/env'
 import { freePort } from '#tests/support/processes'
+import { eventually } from '#tests/support/orders'
 
 /**
  * The two-command start of a fresh clone: `npm ci`, then `npm run dev`
@@ -89,5 +90,22 @@ test.group('npm run dev on a fresh clone', () => {
     assert.equal(migrated.rows[0].tenants, 'tenants')
     const live = await fetch(`http://127.0.0.1:${port}/health/live`)
     assert.equal(live.status, 200)
+
+    // SIGTERM to npm run dev stops every process it started.
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+    const groupAlive = () => {
+      try {
+        process.kill(-child.pid!, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    await eventually(async () => !groupAlive(), {
+      timeoutMs: 30_000,
+      message: 'every process of npm run dev to exit',
+    })
   }).timeout(200_000)
 })
