@@ -4,6 +4,8 @@ import env from '#start/env'
 import { closeQueues, queueRedis } from '#queue/queues'
 import { masters } from '#queue/redis_options'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
+import metricsConfig from '#config/metrics'
+import type { Server } from 'node:http'
 
 /**
  * The queue worker: confirms orders, restores stock of cancelled orders,
@@ -19,6 +21,7 @@ export default class QueueWork extends BaseCommand {
   declare concurrency?: number
 
   private handle?: WorkerHandle
+  private metricsServer?: Server
 
   async run() {
     const policy = await evictionPolicy().catch((error: Error) => {
@@ -38,6 +41,22 @@ export default class QueueWork extends BaseCommand {
       return this.terminate()
     }
 
+    if (metricsConfig.workerPort !== undefined) {
+      const { serveWorkerMetrics, portOf } = await import('#metrics/worker_metrics')
+      try {
+        this.metricsServer = await serveWorkerMetrics(metricsConfig.workerPort, metricsConfig.host)
+      } catch (error) {
+        this.logger.error(
+          `Cannot serve metrics on WORKER_METRICS_PORT=${metricsConfig.workerPort}: ${(error as Error).message}`
+        )
+        this.exitCode = 1
+        return this.terminate()
+      }
+      this.logger.info(
+        `worker metrics on http://${metricsConfig.host}:${portOf(this.metricsServer)}/metrics`
+      )
+    }
+
     const concurrency = this.concurrency ?? env.get('WORKER_CONCURRENCY') ?? 8
     this.handle = startWorkers({
       concurrency,
@@ -50,6 +69,7 @@ export default class QueueWork extends BaseCommand {
       this.logger.info('stopping: waiting for running jobs to finish')
       await this.handle?.close()
       await closeQueues()
+      await new Promise((resolve) => this.metricsServer?.close(resolve) ?? resolve(undefined))
       this.logger.info('worker stopped')
     })
     this.logger.info(`worker started (concurrency ${concurrency}, pid ${process.pid})`)

@@ -6,12 +6,15 @@
 | Every variable the process reads is declared and validated here at boot.
 | A missing or malformed one stops the process with a line naming it. In
 | production the process runs from the environment alone; a ".env" file is
-| optional everywhere.
+| optional everywhere. In development without a ".env", the defaults of
+| ".env.example" apply (see applyExampleDefaults).
 |
 */
 
 import { existsSync, readFileSync } from 'node:fs'
-import { Env } from '@adonisjs/core/env'
+import { basename } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Env, EnvLoader, EnvParser } from '@adonisjs/core/env'
 import { assertUsableSecrets } from '#start/secrets'
 
 const APP_ROOT = new URL('../', import.meta.url)
@@ -29,7 +32,13 @@ if (!process.env.ENV_PATH && !existsSync(new URL('.env', APP_ROOT))) {
  * names a file whose content is `<NAME>`, unless `<NAME>` itself is set.
  * docker-compose.yml passes the secrets it generated this way.
  */
-for (const name of ['APP_KEY', 'JWT_SECRET', 'DB_PASSWORD', 'REDIS_PASSWORD']) {
+for (const name of [
+  'APP_KEY',
+  'JWT_SECRET',
+  'DB_PASSWORD',
+  'DB_RUNTIME_PASSWORD',
+  'REDIS_PASSWORD',
+]) {
   const file = process.env[`${name}_FILE`]
   if (!file || process.env[name] !== undefined) continue
   try {
@@ -39,6 +48,45 @@ for (const name of ['APP_KEY', 'JWT_SECRET', 'DB_PASSWORD', 'REDIS_PASSWORD']) {
     process.exit(1)
   }
 }
+
+/**
+ * A fresh clone runs `npm ci && npm run dev` with no .env: in development
+ * (NODE_ENV unset or `development`) and when there is no `.env`, every
+ * variable of `.env.example` that neither the environment nor another env
+ * file (`.env.local`, `.env.development`, …) sets takes its value from
+ * there. Never in production or tests: there a missing variable stops the
+ * process. Answers the names it set.
+ */
+export async function applyExampleDefaults(
+  appRoot: URL | string,
+  environment: NodeJS.ProcessEnv = process.env
+): Promise<string[]> {
+  if ((environment.NODE_ENV ?? 'development') !== 'development') return []
+  const root = typeof appRoot === 'string' ? pathToFileURL(appRoot) : appRoot
+  const files = await new EnvLoader(root, true).load()
+  const example = files.find((file) => basename(file.path) === '.env.example')
+  const dotEnv = files.find((file) => basename(file.path) === '.env')
+  if (!example?.fileExists || dotEnv?.fileExists) return []
+
+  const defined = new Set(Object.keys(environment).filter((key) => environment[key] !== undefined))
+  for (const file of files) {
+    if (file === example || !file.fileExists) continue
+    const values = await new EnvParser(file.contents, root, { ignoreProcessEnv: true }).parse()
+    for (const key of Object.keys(values)) {
+      defined.add(key)
+    }
+  }
+  const applied: string[] = []
+  const defaults = await new EnvParser(example.contents, root, { ignoreProcessEnv: true }).parse()
+  for (const [key, value] of Object.entries(defaults)) {
+    if (defined.has(key)) continue
+    environment[key] = value
+    applied.push(key)
+  }
+  return applied
+}
+
+await applyExampleDefaults(APP_ROOT)
 
 const limit = () => Env.schema.number.optional()
 
@@ -128,6 +176,13 @@ const env = await Env.create(APP_ROOT, {
   QUEUE_PREFIX: Env.schema.string.optional(),
   SWEEP_INTERVAL_MS: Env.schema.number.optional(),
   SWEEP_AGE_MS: Env.schema.number.optional(),
+
+  /*
+  | Metrics: the bearer token a scrape must send (unset: open), and the
+  | port of a worker's /metrics (unset: not served; 0: any free port)
+  */
+  METRICS_TOKEN: Env.schema.secret.optional(),
+  WORKER_METRICS_PORT: Env.schema.number.optional(),
 })
 
 /**

@@ -18,6 +18,7 @@ server.errorHandler(() => import('#exceptions/handler'))
  * Runs on every request, before the route lookup.
  */
 server.use([
+  () => import('#middleware/metrics_middleware'),
   () => import('#middleware/request_id_middleware'),
   () => import('#middleware/trailing_slash_middleware'),
 ])

@@ -20,20 +20,24 @@ import {
 export default class AuthController {
   constructor(private auth: AuthService) {}
 
-  async register({ request, response, serialize }: HttpContext) {
-    const input = await request.validateUsing(registerValidator)
-    return response.created(await serialize(signedIn(await this.auth.register(input))))
+  async register(ctx: HttpContext) {
+    const input = await ctx.request.validateUsing(registerValidator)
+    const signed = identify(ctx, await this.auth.register(input))
+    return ctx.response.created(await ctx.serialize(signedIn(signed)))
   }
 
-  async registerCustomer({ request, response, serialize }: HttpContext) {
-    const input = await request.validateUsing(registerCustomerValidator)
-    return response.created(await serialize(signedIn(await this.auth.registerCustomer(input))))
+  async registerCustomer(ctx: HttpContext) {
+    const input = await ctx.request.validateUsing(registerCustomerValidator)
+    const signed = identify(ctx, await this.auth.registerCustomer(input))
+    return ctx.response.created(await ctx.serialize(signedIn(signed)))
   }
 
-  async login({ request, serialize }: HttpContext) {
-    const input = await request.validateUsing(loginValidator)
-    const result = await throttleLogin(input.username, request.ip(), () => this.auth.login(input))
-    return serialize(signedIn(result))
+  async login(ctx: HttpContext) {
+    const input = await ctx.request.validateUsing(loginValidator)
+    const result = await throttleLogin(input.username, ctx.request.ip(), () =>
+      this.auth.login(input)
+    )
+    return ctx.serialize(signedIn(identify(ctx, result)))
   }
 
   async refresh({ request }: HttpContext) {
@@ -59,6 +63,14 @@ export default class AuthController {
       tenant: TenantTransformer.transform(tenant),
     })
   }
+}
+
+/**
+ * From here on the request's log lines name the tenant and user it signed in.
+ */
+function identify(ctx: HttpContext, result: SignedIn): SignedIn {
+  ctx.logger = ctx.logger.child({ tenant_id: result.tenant.id, user_id: result.user.id })
+  return result
 }
 
 function signedIn(result: SignedIn) {

@@ -13,6 +13,10 @@ export default class AppException extends Exception {
     if (options.field) this.field = options.field
   }
 
+  static unauthorized(message = 'Unauthorized access') {
+    return new AppException(message, { status: 401, code: 'E_UNAUTHORIZED_ACCESS' })
+  }
+
   static notFound(message = 'Resource not found') {
     return new AppException(message, { status: 404, code: 'E_NOT_FOUND' })
   }

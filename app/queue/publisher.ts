@@ -1,5 +1,5 @@
-import logger from '@adonisjs/core/services/logger'
 import { withTimeout } from '#helpers/timeout'
+import { currentLogger } from '#logging/log_context'
 import { claimPriority, releasePriority } from '#queue/fairness'
 import { JOBS, jobId, queueForJob, type JobData, type JobName } from '#queue/queues'
 
@@ -28,8 +28,11 @@ export async function publish(job: JobName, tenantId: number, refId: number): Pr
  */
 export function relay(job: JobName, tenantId: number, refId: number): void {
   publish(job, tenantId, refId).catch((error) => {
-    logger.warn(
-      { err: error, job, tenantId, refId },
+    // The request's or job's logger already names the tenant.
+    const log = currentLogger()
+    const tenant = 'tenant_id' in log.bindings() ? {} : { tenant_id: tenantId }
+    log.warn(
+      { err: error, job, ref_id: refId, ...tenant },
       'could not publish a job; the outbox sweeper will publish it'
     )
   })

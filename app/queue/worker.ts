@@ -8,6 +8,8 @@ import { applyAdjustment } from '#jobs/apply_adjustment'
 import { releasePriority } from '#queue/fairness'
 import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
+import { withLogger } from '#logging/log_context'
+import { observeJob } from '#metrics/worker_metrics'
 import {
   isJobName,
   JOBS,
@@ -64,21 +66,53 @@ export function jobData(job: Pick<Job, 'name' | 'data'>): { name: JobName; data:
 }
 
 /**
- * Runs one job: its handler re-enters the job's tenant with `withTenant`.
- * The tenant's fairness counter is released once the job is finished for
- * good (completed, or its last attempt failed).
+ * The logger of one job: every line carries the job id, its queue, its
+ * name and its tenant (when the data names a valid one).
+ */
+export function jobLogger(job: Pick<Job, 'id' | 'name' | 'data'> | undefined, queueName: string) {
+  return logger.child({
+    job_id: job?.id ?? null,
+    queue: queueName,
+    job: job?.name ?? null,
+    tenant_id: parseId(job?.data?.tenantId),
+  })
+}
+
+/**
+ * Runs one job: its handler re-enters the job's tenant with `withTenant`,
+ * with the job's logger as the current logger (#logging/log_context). The
+ * tenant's fairness counter is released once the job is finished for good
+ * (completed, or its last attempt failed). Each run is counted in the
+ * worker's metrics and logged with its outcome and duration.
  */
 export async function processJob(job: Job, queueName: QueueName): Promise<string> {
-  const { name, data } = jobData(job)
-  try {
-    const outcome = await HANDLERS[name](data)
-    await releasePriority(queueName, data.tenantId).catch(() => {})
-    return outcome
-  } catch (error) {
-    const final = isPermanent(error) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
-    if (final) await releasePriority(queueName, data.tenantId).catch(() => {})
-    throw classify(error)
-  }
+  const log = jobLogger(job, queueName)
+  const started = process.hrtime.bigint()
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9
+  return withLogger(log, async () => {
+    let name: JobName | undefined
+    try {
+      const parsed = jobData(job)
+      name = parsed.name
+      const outcome = await HANDLERS[parsed.name](parsed.data)
+      await releasePriority(queueName, parsed.data.tenantId).catch(() => {})
+      const seconds = elapsed()
+      observeJob(queueName, parsed.name, outcome, seconds)
+      log.info(
+        { outcome, attempt: job.attemptsMade + 1, duration_ms: Math.round(seconds * 1e6) / 1e3 },
+        'job done'
+      )
+      return outcome
+    } catch (error) {
+      const final = isPermanent(error) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+      const tenantId = parseId(job.data?.tenantId)
+      if (final && name && tenantId !== null) {
+        await releasePriority(queueName, tenantId).catch(() => {})
+      }
+      observeJob(queueName, name ?? 'unknown', final ? 'failed' : 'retry', elapsed())
+      throw classify(error)
+    }
+  })
 }
 
 /**
@@ -106,7 +140,10 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     worker.on('failed', (job, error) => {
       failures.push({ jobId: job?.id, name: job?.name ?? '?', error })
       if (failures.length > MAX_KEPT_FAILURES) failures.shift()
-      logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'job attempt failed')
+      jobLogger(job, queueName).warn(
+        { attempts: job?.attemptsMade, err: error },
+        'job attempt failed'
+      )
     })
     worker.on('error', (error) => {
       if (/Missing (key|lock) for job/.test(error.message)) {

@@ -27,8 +27,9 @@ export function readDotEnv(path: string): Record<string, string> {
 }
 
 /**
- * The settings the harness starts from: the project's .env overridden by
- * the environment of `npm run bench`.
+ * The settings the harness starts from: the project's .env (or, on a fresh
+ * clone without one, the defaults of .env.example, as `npm run dev` does)
+ * overridden by the environment of `npm run bench`.
  */
 const KEYS = [
   'DB_HOST',
@@ -51,8 +52,13 @@ const KEYS = [
   'BENCH_PARALLEL',
 ]
 
+export function dotEnvFile(root = ROOT): string {
+  const local = join(root, '.env')
+  return existsSync(local) ? local : join(root, '.env.example')
+}
+
 export function baseSettings(): Record<string, string> {
-  const merged = readDotEnv(join(ROOT, '.env'))
+  const merged = readDotEnv(dotEnvFile())
   for (const key of KEYS) {
     if (process.env[key] !== undefined) merged[key] = process.env[key] as string
   }

@@ -109,7 +109,9 @@ export interface WorkerProcess {
 export async function spawnWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['ace.js', 'queue:work'], {
     cwd: APP_ROOT,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    // WORKER_METRICS_PORT 0: each worker serves its metrics on a free port,
+    // so several never collide (whatever a local .env says).
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { test } from '@japa/runner'
 import { percentile } from '../../../bench/lib/stats.ts'
 import { compared, writeBenchmarksMd, type Row, type RunRecord } from '../../../bench/lib/report.ts'
-import { readDotEnv, benchEnv } from '../../../bench/lib/env.ts'
+import { readDotEnv, benchEnv, dotEnvFile } from '../../../bench/lib/env.ts'
 import {
   connectionOptions,
   dropDatabase,
@@ -102,5 +102,15 @@ test.group('Bench harness', () => {
     })
     process.env.DB_HOST = '10.1.2.3'
     assert.throws(() => benchEnv(), /loopback/)
+  })
+})
+
+test.group('Bench settings without a .env', () => {
+  test('the harness reads .env, or .env.example on a fresh clone', ({ assert }) => {
+    const root = mkdtempSync(join(tmpdir(), 'bench-root-'))
+    writeFileSync(join(root, '.env.example'), 'DB_HOST=127.0.0.1\n')
+    assert.equal(dotEnvFile(root), join(root, '.env.example'))
+    writeFileSync(join(root, '.env'), 'DB_HOST=127.0.0.1\n')
+    assert.equal(dotEnvFile(root), join(root, '.env'))
   })
 })

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import { PUBLISHED_SECRETS, SECRET_NAMES, secretProblem } from '#start/secrets'
+import { applyExampleDefaults } from '#start/env'
 
 /**
  * Boots the real server entrypoint with a given environment and no .env
@@ -111,4 +112,65 @@ test.group('Environment validation / production secrets', () => {
     assert.notEqual(missing.status, 0)
     assert.include(missing.output, 'APP_KEY_FILE')
   }).timeout(60_000)
+})
+
+test.group('Defaults of .env.example in development', () => {
+  function project(files: Record<string, string>) {
+    const root = mkdtempSync(join(tmpdir(), 'env-defaults-'))
+    for (const [name, contents] of Object.entries(files)) writeFileSync(join(root, name), contents)
+    return `${root}/`
+  }
+
+  const EXAMPLE = 'NODE_ENV=development\nDB_HOST=127.0.0.1\nDB_DATABASE=commerce\nPORT=3333\n'
+
+  test('without a .env, the example fills what nothing else sets', async ({ assert }) => {
+    const root = project({ '.env.example': EXAMPLE })
+    const environment: NodeJS.ProcessEnv = { PORT: '4000' }
+    const applied = await applyExampleDefaults(root, environment)
+    assert.sameMembers(applied, ['NODE_ENV', 'DB_HOST', 'DB_DATABASE'])
+    assert.deepEqual(environment, {
+      PORT: '4000',
+      NODE_ENV: 'development',
+      DB_HOST: '127.0.0.1',
+      DB_DATABASE: 'commerce',
+    })
+  })
+
+  test('a value of another env file wins over the example', async ({ assert }) => {
+    // .env.local is read in development (the test process runs with NODE_ENV=test,
+    // which reads .env.test instead: the loader's file list follows process.env).
+    const local = process.env.NODE_ENV === 'test' ? '.env.test' : '.env.local'
+    const root = project({ '.env.example': EXAMPLE, [local]: 'DB_DATABASE=mine\n' })
+    const environment: NodeJS.ProcessEnv = { NODE_ENV: 'development' }
+    await applyExampleDefaults(root, environment)
+    assert.isUndefined(environment.DB_DATABASE)
+    assert.equal(environment.DB_HOST, '127.0.0.1')
+  })
+
+  test('a .env turns the fallback off', async ({ assert }) => {
+    const root = project({ '.env.example': EXAMPLE, '.env': 'PORT=5000\n' })
+    const environment: NodeJS.ProcessEnv = {}
+    assert.deepEqual(await applyExampleDefaults(root, environment), [])
+    assert.deepEqual(environment, {})
+  })
+
+  test('never in production or tests', async ({ assert }) => {
+    const root = project({ '.env.example': EXAMPLE })
+    for (const nodeEnv of ['production', 'test']) {
+      const environment: NodeJS.ProcessEnv = { NODE_ENV: nodeEnv }
+      assert.deepEqual(await applyExampleDefaults(root, environment), [])
+      assert.deepEqual(environment, { NODE_ENV: nodeEnv })
+    }
+  })
+
+  test('production with a .env.example and no .env still stops on a missing variable', ({
+    assert,
+  }) => {
+    // The real entrypoint, reading a directory that holds the project's .env.example only.
+    const envPath = mkdtempSync(join(tmpdir(), 'env-'))
+    copyFileSync(app.makePath('.env.example'), join(envPath, '.env.example'))
+    const { status, output } = boot({ ...VALID, DB_HOST: undefined, ENV_PATH: envPath })
+    assert.notEqual(status, 0)
+    assert.include(output, 'DB_HOST')
+  })
 })
