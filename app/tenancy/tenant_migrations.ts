@@ -6,6 +6,7 @@ import db from '@adonisjs/lucid/services/db'
 import type { BaseSchema } from '@adonisjs/lucid/schema'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { tenantSearchPath } from '#tenancy/schema'
+import { transactionQueries } from '#tenancy/sql_script'
 
 /**
  * A tenant migration, compiled once per process into plain SQL.
@@ -151,18 +152,25 @@ export function revertSql(tenantId: number, migrations: CompiledMigration[], rem
 }
 
 /**
- * Sends a script of several statements as one query, straight to the
- * driver: without parameters the simple protocol runs it as one implicit
- * transaction (or inside the client's transaction), and the SQL reaches
- * PostgreSQL untouched. Knex's `rawQuery` would rewrite every "?" (in a
- * literal, a comment, the jsonb operator) as a placeholder, and prefix an
- * error's message with the whole script.
+ * Runs a script of several statements as one transaction (or inside the
+ * client's), straight to the driver, in as few round trips as Citus allows
+ * (app/tenancy/sql_script.ts): one simple-protocol query on plain
+ * PostgreSQL when the script has no index statement, else the ordinary
+ * statements joined and each index statement on its own. Without
+ * parameters the SQL reaches PostgreSQL untouched: Knex's `rawQuery` would
+ * rewrite every "?" (in a literal, a comment, the jsonb operator) as a
+ * placeholder, and prefix an error's message with the whole script.
  */
 export async function runScript(client: QueryClientContract, sql: string): Promise<void> {
+  const queries = transactionQueries(sql, client.isTransaction)
   const knex = client.getWriteClient().client
   const connection = await knex.acquireConnection()
+  const ownTransaction = !client.isTransaction && queries.length > 1
   try {
-    await connection.query(sql)
+    for (const query of queries) await connection.query(query)
+  } catch (error) {
+    if (ownTransaction) await connection.query('rollback').catch(() => {})
+    throw error
   } finally {
     await knex.releaseConnection(connection)
   }
