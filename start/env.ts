@@ -82,4 +82,9 @@ export default await Env.create(APP_ROOT, {
   QUEUE_PREFIX: Env.schema.string.optional(),
   SWEEP_INTERVAL_MS: Env.schema.number.optional(),
   SWEEP_AGE_MS: Env.schema.number.optional(),
+
+  /*
+  | Tests: a Citus coordinator for the citus suite (postgres://user@host:port/db)
+  */
+  CITUS_URL: Env.schema.string.optional(),
 })

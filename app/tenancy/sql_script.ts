@@ -4,10 +4,11 @@
  * A script is sent in as few round trips as the engines allow: statements
  * are joined into one simple-protocol query, except those Citus forwards
  * to its workers as the client's whole query string (CREATE INDEX, DROP
- * INDEX, REINDEX, ALTER INDEX). A worker refuses a multi-statement string
- * ("cannot insert multiple commands into a prepared statement"), so each
- * of those goes on its own, in the same transaction. On plain PostgreSQL a
- * script without such statements stays one round trip.
+ * INDEX, REINDEX, ALTER INDEX, most ALTER TABLE forms). A worker refuses a
+ * multi-statement string ("cannot insert multiple commands into a
+ * prepared statement"), so each of those goes on its own, in the same
+ * transaction. On plain PostgreSQL a script without such statements stays
+ * one round trip.
  */
 
 /**
@@ -45,15 +46,35 @@ export function splitStatements(sql: string): string[] {
   return statements
 }
 
-const FORWARDED_VERBATIM = /^(create\s+(unique\s+)?index|drop\s+index|reindex|alter\s+index)\b/i
+/**
+ * Statements Citus rebuilds (deparses) for its workers, or runs on the
+ * coordinator only, so they may share a multi-statement query: queries and
+ * DML, CREATE SCHEMA / TABLE / SEQUENCE / VIEW, COMMENT, DROP TABLE /
+ * SCHEMA / SEQUENCE / VIEW, TRUNCATE, ALTER TABLE … ADD COLUMN. Checked
+ * on Citus 13.2; anything else (CREATE / DROP INDEX, REINDEX, ALTER INDEX,
+ * and the other ALTER TABLE forms: DROP COLUMN, ALTER COLUMN, ADD
+ * CONSTRAINT, RENAME …) Citus forwards as the client's query string.
+ */
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)`
+const JOINABLE = new RegExp(
+  [
+    String.raw`^(?:select|insert|update|delete|with|values|comment|truncate)\b`,
+    String.raw`^create\s+(?:schema|table|sequence|(?:or\s+replace\s+)?view)\b`,
+    String.raw`^drop\s+(?:table|schema|sequence|view)\b`,
+    String.raw`^alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?${IDENT}(?:\s*\.\s*${IDENT})?\s+add\s+(?:column\s+)?(?!(?:constraint|primary|unique|check|foreign|exclude)\b)${IDENT}\s`,
+  ].join('|'),
+  'i'
+)
 
 /**
- * True for a statement Citus sends to its workers as the client's query
- * string, which must then be that statement alone.
+ * True for a statement that must be a query of its own: Citus sends it to
+ * its workers as the client's query string, and a worker refuses a
+ * multi-statement string ("cannot insert multiple commands into a
+ * prepared statement").
  */
 export function forwardedVerbatim(statement: string): boolean {
   const withoutComments = statement.replace(/^(\s+|--[^\n]*|\/\*[\s\S]*?\*\/)+/, '')
-  return FORWARDED_VERBATIM.test(withoutComments)
+  return !JOINABLE.test(withoutComments)
 }
 
 /**

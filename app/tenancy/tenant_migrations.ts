@@ -115,15 +115,15 @@ export function applySql(
 ) {
   const statements = [enterSchemaSql(tenantId)]
   const names = migrations.map((migration) => literal(migration.name)).join(', ')
-  // 'next': one more than the schema's newest batch before this run.
-  const batchSql =
-    batch === 'next'
-      ? `(select coalesce(max(batch), 0) + 1 from schema_migrations where name not in (${names}))`
-      : String(batch)
+  // 'next': one more than the schema's newest batch before this run,
+  // read by a CTE: Citus refuses a subquery in VALUES and mis-deparses an
+  // INSERT … SELECT aggregating its own single-shard table.
   for (const migration of migrations) {
     statements.push(migration.up)
     statements.push(
-      `insert into schema_migrations (name, batch) values (${literal(migration.name)}, ${batchSql})`
+      batch === 'next'
+        ? `with next as (select coalesce(max(batch), 0) + 1 as batch from schema_migrations where name not in (${names})) insert into schema_migrations (name, batch) select ${literal(migration.name)}, batch from next`
+        : `insert into schema_migrations (name, batch) values (${literal(migration.name)}, ${batch})`
     )
   }
   const version = migrations.at(-1)?.name

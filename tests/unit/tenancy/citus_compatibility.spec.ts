@@ -157,7 +157,14 @@ export default class extends BaseSchema {
     assert.isTrue(forwardedVerbatim('drop index if exists i'))
     assert.isTrue(forwardedVerbatim('reindex table p'))
     assert.isTrue(forwardedVerbatim('alter index i rename to j'))
+    assert.isTrue(forwardedVerbatim('alter table p drop column a'))
+    assert.isTrue(forwardedVerbatim('alter table p alter column a set not null'))
+    assert.isTrue(forwardedVerbatim('alter table p add constraint c check (a > 0)'))
+    assert.isTrue(forwardedVerbatim('alter table p rename column a to b'))
+    assert.isFalse(forwardedVerbatim('alter table "p" add column "a" varchar(32) null'))
     assert.isFalse(forwardedVerbatim('create table index_notes (id bigint)'))
+    assert.isFalse(forwardedVerbatim("select set_config('search_path', 'x', true)"))
+    assert.isFalse(forwardedVerbatim("insert into schema_migrations (name, batch) values ('a', 1)"))
     assert.isFalse(forwardedVerbatim("comment on table p is 'create index'"))
 
     assert.deepEqual(
