@@ -487,7 +487,9 @@ export default class extends BaseSchema {
     }
     const lanes = [load(1), load(2)]
     await new Promise((resolve) => setTimeout(resolve, 500))
+    const beforeMove = statuses.length
     const moved = await runAce(['tenants:move', String(tenant.id), target], cluster.env)
+    const duringMove = statuses.length - beforeMove
     await new Promise((resolve) => setTimeout(resolve, 500))
     stop = true
     await Promise.all(lanes)
@@ -496,7 +498,8 @@ export default class extends BaseSchema {
     assert.include(moved.output, `to ${target}`)
     assert.deepEqual(await nodeOf(tenant.id), [target])
     assert.deepEqual(failures, [])
-    assert.isAbove(statuses.length, 10)
+    // Requests were answered while the schema was being moved.
+    assert.isAbove(duringMove, 0)
 
     // Every order and adjustment placed during the move is processed.
     const pending = await eventually(
