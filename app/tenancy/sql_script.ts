@@ -1,14 +1,12 @@
 /**
- * SQL scripts (several statements in one string) and how they are sent.
- *
- * A script is sent in as few round trips as the engines allow: statements
- * are joined into one simple-protocol query, except those Citus forwards
- * to its workers as the client's whole query string (CREATE INDEX, DROP
- * INDEX, REINDEX, ALTER INDEX, most ALTER TABLE forms). A worker refuses a
- * multi-statement string ("cannot insert multiple commands into a
- * prepared statement"), so each of those goes on its own, in the same
- * transaction. On plain PostgreSQL a script without such statements stays
- * one round trip.
+ * SQL scripts (several statements in one string) and how they are sent to
+ * Citus. On plain PostgreSQL a script is one simple-protocol query (one
+ * round trip, one implicit transaction). On Citus the statements are
+ * joined likewise, except those Citus forwards to its workers as the
+ * client's whole query string (CREATE INDEX, DROP INDEX, REINDEX, ALTER
+ * INDEX, most ALTER TABLE forms): a worker refuses a multi-statement
+ * string ("cannot insert multiple commands into a prepared statement"), so
+ * each of those goes on its own, in the same transaction.
  */
 
 /**

@@ -151,18 +151,46 @@ export function revertSql(tenantId: number, migrations: CompiledMigration[], rem
   return statements.join(';\n')
 }
 
+const citusByConnection = new Map<string, Promise<boolean>>()
+
+/**
+ * Whether the database behind a connection runs Citus (the extension is
+ * installed in it). Asked once per connection and process.
+ */
+export function onCitus(client: QueryClientContract): Promise<boolean> {
+  const name = client.connectionName
+  let answer = citusByConnection.get(name)
+  if (!answer) {
+    answer = client
+      .rawQuery(`select exists (select 1 from pg_extension where extname = 'citus') as citus`)
+      .then(({ rows }) => rows[0].citus === true)
+      .catch((error) => {
+        citusByConnection.delete(name)
+        throw error
+      })
+    citusByConnection.set(name, answer)
+  }
+  return answer
+}
+
 /**
  * Runs a script of several statements as one transaction (or inside the
- * client's), straight to the driver, in as few round trips as Citus allows
- * (app/tenancy/sql_script.ts): one simple-protocol query on plain
- * PostgreSQL when the script has no index statement, else the ordinary
- * statements joined and each index statement on its own. Without
- * parameters the SQL reaches PostgreSQL untouched: Knex's `rawQuery` would
- * rewrite every "?" (in a literal, a comment, the jsonb operator) as a
- * placeholder, and prefix an error's message with the whole script.
+ * client's), straight to the driver. On plain PostgreSQL it is one
+ * simple-protocol query: one round trip, run as one implicit transaction.
+ * On Citus (or with `split: true`) the statements Citus forwards verbatim
+ * to its workers go as queries of their own, the others still joined, in
+ * one transaction (app/tenancy/sql_script.ts). Without parameters the SQL
+ * reaches PostgreSQL untouched: Knex's `rawQuery` would rewrite every "?"
+ * (in a literal, a comment, the jsonb operator) as a placeholder, and
+ * prefix an error's message with the whole script.
  */
-export async function runScript(client: QueryClientContract, sql: string): Promise<void> {
-  const queries = transactionQueries(sql, client.isTransaction)
+export async function runScript(
+  client: QueryClientContract,
+  sql: string,
+  options: { split?: boolean } = {}
+): Promise<void> {
+  const split = options.split ?? (await onCitus(client))
+  const queries = split ? transactionQueries(sql, client.isTransaction) : [sql]
   const knex = client.getWriteClient().client
   const connection = await knex.acquireConnection()
   const ownTransaction = !client.isTransaction && queries.length > 1

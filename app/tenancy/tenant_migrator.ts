@@ -82,10 +82,10 @@ export interface MigrationStatus {
  * migrations follow from its mirror version. Each tenant is then one
  * transaction carrying the schema changes, the schema's own ledger rows
  * (their primary key refuses a double application) and the mirror update,
- * sent by `runScript`: one multi-statement simple query when the script
- * has no index statement, else the ordinary statements joined and each
- * index statement on its own (Citus forwards those verbatim to its
- * workers). A tenant either moves completely or not at all.
+ * sent by `runScript`: one multi-statement simple query (one round trip)
+ * on plain PostgreSQL; on Citus each statement it forwards verbatim to its
+ * workers (index statements, most ALTER TABLE forms) on its own, the rest
+ * still joined. A tenant either moves completely or not at all.
  *
  * Tenants run with bounded parallelism on the shared pool; one tenant's
  * failure is recorded and the others carry on. A failed tenant keeps its

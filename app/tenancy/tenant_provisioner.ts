@@ -24,8 +24,8 @@ export type ProvisionStep = 'tenant' | 'schema' | 'owner'
  * PostgreSQL DDL is transactional, so no row and no schema remain.
  *
  * The schema is created by a script compiled once per process and sent by
- * `runScript`: the ordinary statements joined into multi-statement queries,
- * each index statement on its own (Citus forwards those verbatim to its
+ * `runScript`: one multi-statement query on plain PostgreSQL; on Citus the
+ * index statements go on their own (Citus forwards those verbatim to its
  * workers, which refuse a multi-statement string), all in this transaction.
  */
 export class TenantProvisioner {

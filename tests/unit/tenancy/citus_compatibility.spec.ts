@@ -1,6 +1,6 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
-import { provisionSql, runScript, tenantMigrations } from '#tenancy/tenant_migrations'
+import { onCitus, provisionSql, runScript, tenantMigrations } from '#tenancy/tenant_migrations'
 import { forwardedVerbatim, scriptBatches, transactionQueries } from '#tenancy/sql_script'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import {
@@ -220,19 +220,23 @@ export default class extends BaseSchema {
     assert.isAbove(verbatim, 10)
   })
 
-  test('a script split around its index statements is still all or nothing', async ({ assert }) => {
+  test('a script split around its index statements (as on Citus) is still all or nothing', async ({
+    assert,
+  }) => {
     const table = `script_probe_${process.pid}`
     await assert.rejects(() =>
       runScript(
         db.connection(),
-        `create table public.${table} (id bigint); create index on public.${table} (id); select 1 / 0`
+        `create table public.${table} (id bigint); create index on public.${table} (id); select 1 / 0`,
+        { split: true }
       )
     )
     const { rows } = await db.rawQuery('select to_regclass(?) as found', [`public.${table}`])
     assert.isNull(rows[0].found)
     await runScript(
       db.connection(),
-      `create table public.${table} (id bigint); create index on public.${table} (id)`
+      `create table public.${table} (id bigint); create index on public.${table} (id)`,
+      { split: true }
     )
     const { rows: created } = await db.rawQuery(
       `select count(*)::int as indexes from pg_indexes where schemaname = 'public' and tablename = ?`,
@@ -240,5 +244,15 @@ export default class extends BaseSchema {
     )
     assert.equal(created[0].indexes, 1)
     await db.rawQuery(`drop table public.${table}`)
+  })
+
+  test('plain PostgreSQL is told apart from Citus (scripts stay one query there)', async ({
+    assert,
+  }) => {
+    assert.isFalse(await onCitus(db.connection()))
+    const { rows } = await db.rawQuery(
+      `select count(*)::int as n from pg_extension where extname = 'citus'`
+    )
+    assert.equal(rows[0].n, 0)
   })
 })
