@@ -59,6 +59,11 @@ export default defineConfig({
         name: 'browser',
         timeout: 60_000,
       },
+      {
+        files: ['tests/citus/**/*.spec.{ts,js}'],
+        name: 'citus',
+        timeout: 180_000,
+      },
     ],
     forceExit: true,
   },

@@ -183,6 +183,11 @@ const env = await Env.create(APP_ROOT, {
   */
   METRICS_TOKEN: Env.schema.secret.optional(),
   WORKER_METRICS_PORT: Env.schema.number.optional(),
+
+  /*
+  | Tests: a Citus coordinator for the citus suite (postgres://user@host:port/db)
+  */
+  CITUS_URL: Env.schema.string.optional(),
 })
 
 /**

@@ -26,40 +26,36 @@ export interface Movement {
   adjustmentId?: number | null
 }
 
-const MOVE_SQL = `
-  with moved as (
-    update products set stock = stock + ?, updated_at = now()
-    where id = ?
-    returning id, stock
-  )
-  insert into stock_movements (product_id, delta, reason, kind, order_id, adjustment_id)
-  select id, ?, ?, ?, ?, ? from moved
-  returning id, product_id, (select stock from moved) as stock`
-
 /**
  * Applies one movement. Returns the product's new stock, or null when the
  * product does not exist. A zero delta writes nothing.
+ *
+ * The same statement as a batch of one line (`movementCtes`), read back
+ * with a top-level SELECT: Citus routes that whole statement to the
+ * tenant's worker, where an INSERT … SELECT … RETURNING over the CTE
+ * would be planned through the coordinator and lose the CTE.
  */
 export async function moveStock(
   movement: Movement,
   trx: TransactionClientContract = currentTenant().trx
 ): Promise<number | null> {
-  if (movement.delta === 0) {
+  const ctes = movementCtes({
+    kind: movement.kind,
+    reason: movement.reason ?? '',
+    orderId: movement.orderId,
+    adjustmentId: movement.adjustmentId,
+    lines: [{ productId: movement.productId, delta: movement.delta }],
+  })
+  if (!ctes) {
     const { rows } = await trx.rawQuery('select stock from products where id = ?', [
       movement.productId,
     ])
     return rows[0]?.stock ?? null
   }
-  const bindings: unknown[] = [
-    movement.delta,
-    movement.productId,
-    movement.delta,
-    movement.reason ?? '',
-    movement.kind,
-    movement.orderId ?? null,
-    movement.adjustmentId ?? null,
-  ]
-  const { rows } = await trx.rawQuery(MOVE_SQL, bindings as never)
+  const { rows } = await trx.rawQuery(
+    `with ${ctes.sql} select stock from moved`,
+    ctes.bindings as never
+  )
   return rows[0]?.stock ?? null
 }
 
@@ -92,6 +88,11 @@ export interface MovementBatch {
  * rows), so a caller can apply them in the same statement as its own
  * change of state. The caller holds the product rows locked (ascending
  * ids). Returns null when there is nothing to move.
+ *
+ * This is the only way the ledger is written (`moveStock` and
+ * `moveStockBatch` use it too). Callers end the statement with a
+ * top-level SELECT, UPDATE or DELETE, never an INSERT … SELECT from these
+ * CTEs: Citus plans that through the coordinator and loses the CTE.
  */
 export function movementCtes(batch: MovementBatch): { sql: string; bindings: unknown[] } | null {
   const lines = batch.lines.filter((line) => line.delta !== 0)
@@ -106,7 +107,7 @@ export function movementCtes(batch: MovementBatch): { sql: string; bindings: unk
       update products p set stock = p.stock + m.delta, updated_at = now()
       from unnest(?::bigint[], ?::integer[]) as m(product_id, delta)
       where p.id = m.product_id
-      returning p.id, m.delta
+      returning p.id, m.delta, p.stock
     ),
     movements as (
       insert into stock_movements (product_id, delta, reason, kind, order_id, adjustment_id)

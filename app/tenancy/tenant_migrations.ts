@@ -7,6 +7,7 @@ import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { tenantSearchPath } from '#tenancy/schema'
 import { secureSchemaSql } from '#tenancy/runtime_role'
 import { platformDb } from '#tenancy/platform'
+import { transactionQueries } from '#tenancy/sql_script'
 
 /**
  * A tenant migration, compiled once per process into plain SQL.
@@ -115,15 +116,15 @@ export function applySql(
 ) {
   const statements = [enterSchemaSql(tenantId)]
   const names = migrations.map((migration) => literal(migration.name)).join(', ')
-  // 'next': one more than the schema's newest batch before this run.
-  const batchSql =
-    batch === 'next'
-      ? `(select coalesce(max(batch), 0) + 1 from schema_migrations where name not in (${names}))`
-      : String(batch)
+  // 'next': one more than the schema's newest batch before this run,
+  // read by a CTE: Citus refuses a subquery in VALUES and mis-deparses an
+  // INSERT … SELECT aggregating its own single-shard table.
   for (const migration of migrations) {
     statements.push(migration.up)
     statements.push(
-      `insert into schema_migrations (name, batch) values (${literal(migration.name)}, ${batchSql})`
+      batch === 'next'
+        ? `with next as (select coalesce(max(batch), 0) + 1 as batch from schema_migrations where name not in (${names})) insert into schema_migrations (name, batch) select ${literal(migration.name)}, batch from next`
+        : `insert into schema_migrations (name, batch) values (${literal(migration.name)}, ${batch})`
     )
   }
   const version = migrations.at(-1)?.name
@@ -154,19 +155,54 @@ export function revertSql(tenantId: number, migrations: CompiledMigration[], rem
   return statements.join(';\n')
 }
 
+const citusByConnection = new Map<string, Promise<boolean>>()
+
 /**
- * Sends a script of several statements as one query, straight to the
- * driver: without parameters the simple protocol runs it as one implicit
- * transaction (or inside the client's transaction), and the SQL reaches
- * PostgreSQL untouched. Knex's `rawQuery` would rewrite every "?" (in a
- * literal, a comment, the jsonb operator) as a placeholder, and prefix an
- * error's message with the whole script.
+ * Whether the database behind a connection runs Citus (the extension is
+ * installed in it). Asked once per connection and process.
  */
-export async function runScript(client: QueryClientContract, sql: string): Promise<void> {
+export function onCitus(client: QueryClientContract): Promise<boolean> {
+  const name = client.connectionName
+  let answer = citusByConnection.get(name)
+  if (!answer) {
+    answer = client
+      .rawQuery(`select exists (select 1 from pg_extension where extname = 'citus') as citus`)
+      .then(({ rows }) => rows[0].citus === true)
+      .catch((error) => {
+        citusByConnection.delete(name)
+        throw error
+      })
+    citusByConnection.set(name, answer)
+  }
+  return answer
+}
+
+/**
+ * Runs a script of several statements as one transaction (or inside the
+ * client's), straight to the driver. On plain PostgreSQL it is one
+ * simple-protocol query: one round trip, run as one implicit transaction.
+ * On Citus (or with `split: true`) the statements Citus forwards verbatim
+ * to its workers go as queries of their own, the others still joined, in
+ * one transaction (app/tenancy/sql_script.ts). Without parameters the SQL
+ * reaches PostgreSQL untouched: Knex's `rawQuery` would rewrite every "?"
+ * (in a literal, a comment, the jsonb operator) as a placeholder, and
+ * prefix an error's message with the whole script.
+ */
+export async function runScript(
+  client: QueryClientContract,
+  sql: string,
+  options: { split?: boolean } = {}
+): Promise<void> {
+  const split = options.split ?? (await onCitus(client))
+  const queries = split ? transactionQueries(sql, client.isTransaction) : [sql]
   const knex = client.getWriteClient().client
   const connection = await knex.acquireConnection()
+  const ownTransaction = !client.isTransaction && queries.length > 1
   try {
-    await connection.query(sql)
+    for (const query of queries) await connection.query(query)
+  } catch (error) {
+    if (ownTransaction) await connection.query('rollback').catch(() => {})
+    throw error
   } finally {
     await knex.releaseConnection(connection)
   }

@@ -80,11 +80,13 @@ export interface MigrationStatus {
  * The migrations are compiled once (app/tenancy/tenant_migrations.ts). The
  * platform mirror `public.tenants.migration_version` tells, in one query,
  * which tenants are behind and where each one stands; a tenant's pending
- * migrations follow from its mirror version. Each tenant is then one round
- * trip: a multi-statement simple query, which PostgreSQL runs as one
- * implicit transaction, carrying the schema changes, the schema's own
- * ledger rows (their primary key refuses a double application) and the
- * mirror update. A tenant either moves completely or not at all.
+ * migrations follow from its mirror version. Each tenant is then one
+ * transaction carrying the schema changes, the schema's own ledger rows
+ * (their primary key refuses a double application) and the mirror update,
+ * sent by `runScript`: one multi-statement simple query (one round trip)
+ * on plain PostgreSQL; on Citus each statement it forwards verbatim to its
+ * workers (index statements, most ALTER TABLE forms) on its own, the rest
+ * still joined. A tenant either moves completely or not at all.
  *
  * Tenants run with bounded parallelism on the shared pool; one tenant's
  * failure is recorded and the others carry on. A failed tenant keeps its
@@ -210,7 +212,7 @@ export class TenantMigrator {
   }
 
   /**
-   * The exact SQL a plan sends (one round trip).
+   * The exact SQL a plan runs (in one transaction; see `runScript`).
    */
   sql(plan: TenantPlan, direction: 'up' | 'down'): string {
     return direction === 'up'

@@ -23,8 +23,10 @@ export type ProvisionStep = 'tenant' | 'schema' | 'owner'
  * schema's own ledger), and its owner. Any failure rolls all of it back:
  * PostgreSQL DDL is transactional, so no row and no schema remain.
  *
- * Three statements inside the transaction; the schema is created by one
- * multi-statement query compiled once per process.
+ * The schema is created by a script compiled once per process and sent by
+ * `runScript`: one multi-statement query on plain PostgreSQL; on Citus the
+ * index statements go on their own (Citus forwards those verbatim to its
+ * workers, which refuse a multi-statement string), all in this transaction.
  */
 export class TenantProvisioner {
   /**

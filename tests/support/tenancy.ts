@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import app from '@adonisjs/core/services/app'
 import db from '#tests/support/platform_db'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
+import { sqlTokens } from '#tenancy/sql_script'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
 import { fixturePasswordHash } from '#tests/support/fixtures'
 
@@ -69,24 +70,7 @@ export async function tenantMigrationsFixture(extra: Record<string, string>) {
   return { directory, remove: () => rm(directory, { recursive: true, force: true }) }
 }
 
-/**
- * Splits a script into statements on top-level semicolons (outside
- * quotes, dollar quotes and comments).
- */
-export function splitStatements(sql: string): string[] {
-  const statements: string[] = []
-  let current = ''
-  for (const token of tokens(sql)) {
-    if (token === ';') {
-      if (current.trim()) statements.push(current.trim())
-      current = ''
-    } else {
-      current += token
-    }
-  }
-  if (current.trim()) statements.push(current.trim())
-  return statements
-}
+export { splitStatements } from '#tenancy/sql_script'
 
 /**
  * The number of subcommands of an ALTER TABLE statement (commas at the top
@@ -97,26 +81,10 @@ export function alterTableSubcommands(statement: string): number {
   if (!/^\s*alter\s+table\b/i.test(statement)) return 0
   let depth = 0
   let subcommands = 1
-  for (const token of tokens(statement)) {
+  for (const token of sqlTokens(statement)) {
     if (token === '(') depth++
     else if (token === ')') depth--
     else if (token === ',' && depth === 0) subcommands++
   }
   return subcommands
-}
-
-/**
- * Single characters, or whole quoted strings, quoted identifiers, comments
- * and dollar-quoted bodies as one token (so their content is never read as
- * structure).
- */
-const TOKEN =
-  /'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\/|(\$[A-Za-z_]*\$)[\s\S]*?\1|[\s\S]/y
-
-function* tokens(sql: string): Generator<string> {
-  const pattern = new RegExp(TOKEN)
-  let match: RegExpExecArray | null
-  while ((match = pattern.exec(sql))) {
-    yield match[0]
-  }
 }

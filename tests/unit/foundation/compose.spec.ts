@@ -103,3 +103,44 @@ test.group('docker-compose.yml', () => {
     assert.deepEqual(read(), [first[0], first[1], 'kept-from-an-earlier-start'])
   })
 })
+
+test.group('docs/deploy/citus/docker-compose.yml', () => {
+  const file = 'docs/deploy/citus/docker-compose.yml'
+
+  test('a coordinator and two workers from citusdata/citus, registered before the API starts', async ({
+    assert,
+  }) => {
+    const compose = parse(await readFile(app.makePath(file), 'utf8'), { merge: true })
+    const { services } = compose
+    for (const node of ['coordinator', 'worker1', 'worker2']) {
+      assert.match(services[node].image, /^citusdata\/citus:13\./, node)
+      assert.exists(services[node].healthcheck, node)
+      assert.include(services[node].command.join(' '), 'wal_level=logical', node)
+    }
+    assert.include(services.coordinator.command.join(' '), 'citus.enable_schema_based_sharding=on')
+    const init = services['cluster-init'].command.join(' ')
+    assert.include(init, "citus_set_coordinator_host('coordinator', 5432)")
+    assert.include(init, "citus_add_node('worker1', 5432)")
+    assert.include(init, "citus_add_node('worker2', 5432)")
+    assert.equal(
+      services.api.depends_on['cluster-init'].condition,
+      'service_completed_successfully'
+    )
+    assert.equal(services.api.environment.DB_HOST, 'coordinator')
+    assert.equal(services.worker.environment.DB_HOST, 'coordinator')
+  })
+
+  test('its API and worker build this repository and run npm scripts that exist', async ({
+    assert,
+  }) => {
+    const compose = parse(await readFile(app.makePath(file), 'utf8'), { merge: true })
+    const { scripts } = JSON.parse(await readFile(app.makePath('package.json'), 'utf8'))
+    for (const name of ['api', 'worker']) {
+      const service = compose.services[name]
+      assert.equal(app.makePath('docs/deploy/citus', service.build), app.makePath(), name)
+      for (const script of npmScriptsIn(service.command)) {
+        assert.property(scripts, script, `npm script "${script}" is missing`)
+      }
+    }
+  })
+})

@@ -1,6 +1,7 @@
 import { test } from '@japa/runner'
 import db from '#tests/support/platform_db'
-import { tenantMigrations } from '#tenancy/tenant_migrations'
+import { onCitus, provisionSql, runScript, tenantMigrations } from '#tenancy/tenant_migrations'
+import { forwardedVerbatim, scriptBatches, transactionQueries } from '#tenancy/sql_script'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import {
   alterTableSubcommands,
@@ -146,5 +147,112 @@ export default class extends BaseSchema {
         assert.isAtMost(alterTableSubcommands(statement), 1, `${migration.name}: ${statement}`)
       }
     }
+  })
+
+  test('statements Citus forwards verbatim are sent on their own, the rest joined', ({
+    assert,
+  }) => {
+    assert.isTrue(forwardedVerbatim('create index i on p (a)'))
+    assert.isTrue(forwardedVerbatim('-- note\n  CREATE UNIQUE INDEX i on p (a)'))
+    assert.isTrue(forwardedVerbatim('drop index if exists i'))
+    assert.isTrue(forwardedVerbatim('reindex table p'))
+    assert.isTrue(forwardedVerbatim('alter index i rename to j'))
+    assert.isTrue(forwardedVerbatim('alter table p drop column a'))
+    assert.isTrue(forwardedVerbatim('alter table p alter column a set not null'))
+    assert.isTrue(forwardedVerbatim('alter table p add constraint c check (a > 0)'))
+    assert.isTrue(forwardedVerbatim('alter table p rename column a to b'))
+    assert.isFalse(forwardedVerbatim('alter table "p" add column "a" varchar(32) null'))
+    assert.isFalse(forwardedVerbatim('create table index_notes (id bigint)'))
+    assert.isFalse(forwardedVerbatim("select set_config('search_path', 'x', true)"))
+    assert.isFalse(forwardedVerbatim("insert into schema_migrations (name, batch) values ('a', 1)"))
+    assert.isFalse(forwardedVerbatim("comment on table p is 'create index'"))
+
+    assert.deepEqual(
+      scriptBatches(
+        "create table t (id bigint); comment on table t is 'a; b'; create index i on t (id); alter index i rename to j; alter table t add column c int"
+      ),
+      [
+        "create table t (id bigint);\ncomment on table t is 'a; b'",
+        'create index i on t (id)',
+        'alter index i rename to j',
+        'alter table t add column c int',
+      ]
+    )
+    assert.deepEqual(scriptBatches('select 1; select 2'), ['select 1;\nselect 2'])
+  })
+
+  test('a script of several round trips runs in one transaction of its own', ({ assert }) => {
+    // One round trip: the simple protocol makes it one implicit transaction.
+    assert.deepEqual(transactionQueries('select 1; select 2', false), ['select 1;\nselect 2'])
+    assert.deepEqual(transactionQueries('select 1; create index i on t (a); select 2', false), [
+      'begin;\nselect 1',
+      'create index i on t (a)',
+      'select 2;\ncommit',
+    ])
+    assert.deepEqual(transactionQueries('create index i on t (a); drop index j', false), [
+      'begin',
+      'create index i on t (a)',
+      'drop index j',
+      'commit',
+    ])
+    // Inside the caller's transaction: the batches as they are.
+    assert.deepEqual(transactionQueries('select 1; create index i on t (a)', true), [
+      'select 1',
+      'create index i on t (a)',
+    ])
+  })
+
+  test('no multi-statement query of provisioning or of a migration holds an index statement', async ({
+    assert,
+  }) => {
+    const scripts = [await provisionSql(1, '"tenant_1"')]
+    for (const migration of await tenantMigrations()) scripts.push(migration.up, migration.down)
+    let verbatim = 0
+    for (const script of scripts) {
+      for (const batch of scriptBatches(script)) {
+        const statements = splitStatements(batch)
+        if (statements.some(forwardedVerbatim)) {
+          verbatim++
+          assert.lengthOf(statements, 1, batch)
+        }
+      }
+    }
+    assert.isAbove(verbatim, 10)
+  })
+
+  test('a script split around its index statements (as on Citus) is still all or nothing', async ({
+    assert,
+  }) => {
+    const table = `script_probe_${process.pid}`
+    await assert.rejects(() =>
+      runScript(
+        db,
+        `create table public.${table} (id bigint); create index on public.${table} (id); select 1 / 0`,
+        { split: true }
+      )
+    )
+    const { rows } = await db.rawQuery('select to_regclass(?) as found', [`public.${table}`])
+    assert.isNull(rows[0].found)
+    await runScript(
+      db,
+      `create table public.${table} (id bigint); create index on public.${table} (id)`,
+      { split: true }
+    )
+    const { rows: created } = await db.rawQuery(
+      `select count(*)::int as indexes from pg_indexes where schemaname = 'public' and tablename = ?`,
+      [table]
+    )
+    assert.equal(created[0].indexes, 1)
+    await db.rawQuery(`drop table public.${table}`)
+  })
+
+  test('plain PostgreSQL is told apart from Citus (scripts stay one query there)', async ({
+    assert,
+  }) => {
+    assert.isFalse(await onCitus(db))
+    const { rows } = await db.rawQuery(
+      `select count(*)::int as n from pg_extension where extname = 'citus'`
+    )
+    assert.equal(rows[0].n, 0)
   })
 })

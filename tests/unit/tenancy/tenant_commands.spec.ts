@@ -315,4 +315,55 @@ test.group('tenants:* commands', (group) => {
     const after = await run('tenants:migrate:status')
     assert.include(after.output, 'are at the latest version')
   })
+
+  test('tenants:placement on plain PostgreSQL lists every tenant on this server, with sizes', async ({
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const result = await run('tenants:placement', ['--json'])
+    assert.equal(result.exitCode, 0, result.output)
+    const report = JSON.parse(result.output.split('\n').find((line) => line.startsWith('{'))!)
+    assert.isNull(report.citus)
+    const placement = report.placements.find(
+      (row: { tenantId: number }) => row.tenantId === tenant.id
+    )
+    assert.deepInclude(placement, {
+      tenantId: tenant.id,
+      schema: tenant.schemaName,
+      node: null,
+      distributed: false,
+      tables: 8,
+    })
+    assert.isAbove(placement.bytes, 0)
+
+    const table = await run('tenants:placement')
+    assert.equal(table.exitCode, 0)
+    assert.include(table.output, 'Plain PostgreSQL (no Citus)')
+    assert.include(table.output, tenant.schemaName)
+  })
+
+  test('tenants:move is refused on plain PostgreSQL with exit code 1, and checks its arguments', async ({
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const refused = await run('tenants:move', [String(tenant.id), '10.0.0.12:5432'])
+    assert.equal(refused.exitCode, 1)
+    assert.match(refused.errors.join('\n'), /needs Citus: the citus extension is not installed/)
+
+    const badNode = await run('tenants:move', [String(tenant.id), 'worker-without-port'])
+    assert.equal(badNode.exitCode, 1)
+    assert.match(
+      badNode.errors.join('\n'),
+      /Invalid node "worker-without-port": expected host:port/
+    )
+
+    const badMode = await run('tenants:move', [String(tenant.id), '10.0.0.12:5432', '--mode=fast'])
+    assert.equal(badMode.exitCode, 1)
+    assert.match(badMode.errors.join('\n'), /Invalid mode "fast"/)
+
+    const badId = await run('tenants:move', ['abc', '10.0.0.12:5432'])
+    assert.equal(badId.exitCode, 1)
+    // Nothing moved: the schema is where it was.
+    assert.isTrue(await schemaExists(tenant.schemaName))
+  })
 })
