@@ -2,6 +2,7 @@ import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { closeQueues } from '#queue/queues'
 import { queueStatus } from '#queue/status'
+import { QUEUE_NAMES } from '#jobs/main'
 
 export default class QueueStatus extends BaseCommand {
   static commandName = 'queue:status'
@@ -14,7 +15,7 @@ export default class QueueStatus extends BaseCommand {
 
   async run() {
     try {
-      const status = await queueStatus()
+      const status = await queueStatus(QUEUE_NAMES)
       if (this.json) {
         this.logger.log(JSON.stringify(status, null, 2))
         return

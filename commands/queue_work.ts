@@ -3,6 +3,7 @@ import type { CommandOptions } from '@adonisjs/core/types/ace'
 import env from '#start/env'
 import { closeQueues, queueRedis } from '#queue/queues'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
+import { registry } from '#jobs/main'
 
 /**
  * The queue worker: confirms orders, restores stock of cancelled orders,
@@ -39,6 +40,7 @@ export default class QueueWork extends BaseCommand {
 
     const concurrency = this.concurrency ?? env.get('WORKER_CONCURRENCY') ?? 8
     this.handle = startWorkers({
+      registry,
       concurrency,
       sweep: {
         intervalMs: env.get('SWEEP_INTERVAL_MS') ?? 10_000,

@@ -1,6 +1,7 @@
 import { withTenant } from '#tenancy/context'
 import { MAX_STOCK, moveStock } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
 import type { JobData } from '#queue/queues'
 
 export type AdjustmentOutcome = 'applied' | 'rejected' | 'skipped'
@@ -24,7 +25,7 @@ export async function applyAdjustment({
     )
     const adjustment = adjustments[0]
     if (!adjustment || adjustment.status !== 'pending') {
-      await completeOutbox('apply-adjustment', adjustmentId)
+      await completeOutbox(JOBS['apply-adjustment'].name, adjustmentId)
       return 'skipped'
     }
 
@@ -49,7 +50,7 @@ export async function applyAdjustment({
          where id = ?`,
         [reason, adjustmentId]
       )
-      await completeOutbox('apply-adjustment', adjustmentId)
+      await completeOutbox(JOBS['apply-adjustment'].name, adjustmentId)
       return 'rejected'
     }
 
@@ -67,7 +68,7 @@ export async function applyAdjustment({
       `update stock_adjustments set status = 'applied', processed_at = now() where id = ?`,
       [adjustmentId]
     )
-    await completeOutbox('apply-adjustment', adjustmentId)
+    await completeOutbox(JOBS['apply-adjustment'].name, adjustmentId)
     return 'applied'
   })
 }

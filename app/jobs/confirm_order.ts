@@ -1,6 +1,8 @@
 import { withTenant } from '#tenancy/context'
 import { movementCtes } from '#services/stock_ledger'
 import type { JobData } from '#queue/queues'
+import { outboxDoneSql } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 
 export type ConfirmOutcome = 'confirmed' | 'rejected' | 'skipped'
@@ -114,7 +116,7 @@ async function finish(
     )`)
     bindings.push(outcome.status, outcome.reason, outcome.status, orderId)
   }
-  const sql = `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}delete from outbox where job = 'confirm-order' and ref_id = ?`
+  const sql = `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}${outboxDoneSql(JOBS['confirm-order'].name)}`
   await trx.rawQuery(sql, [...bindings, orderId] as never)
 }
 

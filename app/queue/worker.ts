@@ -1,29 +1,18 @@
-import { Worker, type ConnectionOptions, type Job } from 'bullmq'
+import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
 import logger from '@adonisjs/core/services/logger'
 import { parseTenantId } from '#tenancy/schema'
-import { confirmOrder } from '#jobs/confirm_order'
-import { restoreStock } from '#jobs/restore_stock'
-import { applyAdjustment } from '#jobs/apply_adjustment'
 import { releasePriority } from '#queue/fairness'
 import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
 import {
-  isJobName,
-  JOBS,
-  QUEUE_NAMES,
   queueConnection,
   queuePrefix,
   type JobData,
   type JobName,
+  type JobRegistry,
   type QueueName,
 } from '#queue/queues'
-
-export const HANDLERS: Record<JobName, (data: JobData) => Promise<string>> = {
-  'confirm-order': confirmOrder,
-  'restore-stock': restoreStock,
-  'apply-adjustment': applyAdjustment,
-}
 
 /**
  * A job's lock is renewed every lockDuration / 2 while its handler runs
@@ -37,6 +26,8 @@ export const STALLED_INTERVAL_MS = 5_000
 const MAX_KEPT_FAILURES = 100
 
 export interface WorkerOptions {
+  /** The jobs to run (app/jobs/main.ts). */
+  registry: JobRegistry
   concurrency: number
   /** Runs the outbox sweeper in this process too. */
   sweep?: { intervalMs: number; ageMs: number }
@@ -53,10 +44,13 @@ export interface WorkerHandle {
 /**
  * Validates a job's data: every job names its tenant and its row.
  */
-export function jobData(job: Pick<Job, 'name' | 'data'>): { name: JobName; data: JobData } {
+export function jobData(
+  registry: JobRegistry,
+  job: Pick<Job, 'name' | 'data'>
+): { name: JobName; data: JobData } {
   const tenantId = parseTenantId(job.data?.tenantId)
   const refId = parseTenantId(job.data?.refId)
-  if (!isJobName(job.name) || tenantId === null || refId === null) {
+  if (!Object.hasOwn(registry.jobs, job.name) || tenantId === null || refId === null) {
     throw new InvalidJobDataError(`Malformed job ${job.name}: ${JSON.stringify(job.data)}`)
   }
   return { name: job.name, data: { tenantId, refId } }
@@ -67,13 +61,20 @@ export function jobData(job: Pick<Job, 'name' | 'data'>): { name: JobName; data:
  * The tenant's fairness counter is released once the job is finished for
  * good (completed, or its last attempt failed).
  */
-export async function processJob(job: Job, queueName: QueueName): Promise<string> {
-  const { name, data } = jobData(job)
+export async function processJob(
+  registry: JobRegistry,
+  job: Job,
+  queueName: QueueName,
+  token?: string
+): Promise<string> {
+  const { name, data } = jobData(registry, job)
   try {
-    const outcome = await HANDLERS[name](data)
+    const handler = await registry.jobs[name].handler()
+    const outcome = await handler(data, { job, token })
     await releasePriority(queueName, data.tenantId).catch(() => {})
     return outcome
   } catch (error) {
+    if (error instanceof DelayedError) throw error
     const final = isPermanent(error) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
     if (final) await releasePriority(queueName, data.tenantId).catch(() => {})
     throw classify(error)
@@ -87,21 +88,24 @@ export async function processJob(job: Job, queueName: QueueName): Promise<string
  */
 export function startWorkers(options: WorkerOptions): WorkerHandle {
   const failures: WorkerHandle['failures'] = []
-  const workers = QUEUE_NAMES.map((queueName) => {
-    const worker = new Worker(queueName, (job) => processJob(job, queueName), {
-      connection: queueConnection({
-        ...options.connection,
-        maxRetriesPerRequest: null,
-      }) as ConnectionOptions,
-      prefix: queuePrefix(),
-      concurrency:
-        queueName === JOBS['confirm-order'].queue
-          ? options.concurrency
-          : Math.max(1, Math.ceil(options.concurrency / 4)),
-      lockDuration: LOCK_DURATION_MS,
-      stalledInterval: STALLED_INTERVAL_MS,
-      maxStalledCount: 3,
-    })
+  const { registry } = options
+  const workers = Object.entries(registry.queues).map(([queueName, definition]) => {
+    const worker = new Worker(
+      queueName,
+      (job, token) => processJob(registry, job, queueName, token),
+      {
+        connection: queueConnection({
+          ...options.connection,
+          maxRetriesPerRequest: null,
+        }) as ConnectionOptions,
+        prefix: queuePrefix(),
+        concurrency: definition.concurrency(options.concurrency),
+        settings: definition.settings,
+        lockDuration: LOCK_DURATION_MS,
+        stalledInterval: STALLED_INTERVAL_MS,
+        maxStalledCount: 3,
+      }
+    )
     worker.on('failed', (job, error) => {
       failures.push({ jobId: job?.id, name: job?.name ?? '?', error })
       if (failures.length > MAX_KEPT_FAILURES) failures.shift()
@@ -118,7 +122,7 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     })
     return worker
   })
-  const sweeper = options.sweep ? startSweeper(options.sweep) : undefined
+  const sweeper = options.sweep ? startSweeper(registry, options.sweep) : undefined
 
   return {
     workers,

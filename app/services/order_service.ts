@@ -5,7 +5,8 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import AppException from '#exceptions/app_exception'
 import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
-import { relayAfterCommit } from '#queue/outbox'
+import { completeOutbox, outboxInsertSql, recordOutbox, relayAfterCommit } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
 import { orderJson, type OrderJson, type OrderRow } from '#transformers/order_transformer'
 import { MAX_QTY, type OrderStatus } from '#validators/order'
 import type { AuthPrincipal } from '#auth/jwt_guard'
@@ -154,7 +155,7 @@ export async function placeOrder(
     throw error
   }
 
-  relayAfterCommit('confirm-order', orderId)
+  relayAfterCommit(JOBS['confirm-order'], orderId)
   return { order: await findOrder(principal, orderId), replayed: false }
 }
 
@@ -173,7 +174,7 @@ const PLACE_SQL = `
     order by l.position
     returning id
   ), outbox_row as (
-    insert into outbox (job, ref_id) select 'confirm-order', id from new_order
+    ${outboxInsertSql(JOBS['confirm-order'].name, 'new_order')}
     returning id
   ), key_row as (
     insert into idempotency_keys (customer_id, key, request_hash, order_id)
@@ -369,14 +370,11 @@ export async function cancelLockedOrder(order: Awaited<ReturnType<typeof lockOrd
     order.id,
   ])
   if (order.status === 'pending') {
-    await trx.rawQuery(`delete from outbox where job = 'confirm-order' and ref_id = ?`, [order.id])
+    await completeOutbox(JOBS['confirm-order'].name, order.id)
     return
   }
-  await trx.rawQuery(
-    `insert into outbox (job, ref_id) values ('restore-stock', ?) on conflict (job, ref_id) do nothing`,
-    [order.id]
-  )
-  relayAfterCommit('restore-stock', order.id)
+  await recordOutbox(JOBS['restore-stock'].name, order.id)
+  relayAfterCommit(JOBS['restore-stock'], order.id)
 }
 
 function illegalTransition(from: OrderStatus, to: OrderStatus) {

@@ -1,7 +1,8 @@
 import AppException from '#exceptions/app_exception'
 import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
-import { relayAfterCommit } from '#queue/outbox'
+import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
 import {
   stockAdjustmentJson,
   type StockAdjustmentRow,
@@ -51,12 +52,12 @@ export async function requestAdjustment(
        values (?, ?, ?, ?)
        returning ${COLUMNS.join(', ')}
      ), outbox_row as (
-       insert into outbox (job, ref_id) select 'apply-adjustment', id from adjustment
+       ${outboxInsertSql(JOBS['apply-adjustment'].name, 'adjustment')}
      )
      select * from adjustment`,
     [productId, input.delta, input.reason, principal.id]
   )
-  relayAfterCommit('apply-adjustment', rows[0].id)
+  relayAfterCommit(JOBS['apply-adjustment'], rows[0].id)
   return stockAdjustmentJson(rows[0])
 }
 

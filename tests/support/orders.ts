@@ -3,7 +3,8 @@ import type { ApiClient } from '@japa/api-client'
 import { givenTenant, givenUser, type GivenUser } from '#tests/support/fixtures'
 import { givenProduct as givenCatalogProduct } from '#tests/support/catalog'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
-import { closeQueues, QUEUE_NAMES, queue, queuePrefix, queueRedis } from '#queue/queues'
+import { closeQueues, queue, queuePrefix, queueRedis } from '#queue/queues'
+import { QUEUE_NAMES } from '#jobs/main'
 
 /**
  * Fixtures and probes of the orders area.
