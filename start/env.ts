@@ -82,4 +82,15 @@ export default await Env.create(APP_ROOT, {
   QUEUE_PREFIX: Env.schema.string.optional(),
   SWEEP_INTERVAL_MS: Env.schema.number.optional(),
   SWEEP_AGE_MS: Env.schema.number.optional(),
+
+  /*
+  | Webhooks
+  */
+  WEBHOOK_ALLOW_PRIVATE: Env.schema.boolean.optional(),
+  WEBHOOK_BACKOFF_BASE_MS: Env.schema.number.optional(),
+  WEBHOOK_BACKOFF_MAX_MS: Env.schema.number.optional(),
+  WEBHOOK_RETRY_WINDOW_MS: Env.schema.number.optional(),
+  WEBHOOK_CONCURRENCY: Env.schema.number.optional(),
+  WEBHOOK_ENDPOINT_CONCURRENCY: Env.schema.number.optional(),
+  WEBHOOK_TENANT_CONCURRENCY: Env.schema.number.optional(),
 })

@@ -2,6 +2,9 @@ import { withTenant } from '#tenancy/context'
 import { MAX_STOCK, moveStock } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
 import { JOBS } from '#jobs/main'
+import { ADJUSTMENT_COLUMNS } from '#services/stock_adjustment_service'
+import { stockAdjustmentJson } from '#transformers/stock_adjustment_transformer'
+import { recordWebhookEvent } from '#webhooks/record_event'
 import type { JobData } from '#queue/queues'
 
 export type AdjustmentOutcome = 'applied' | 'rejected' | 'skipped'
@@ -45,12 +48,13 @@ export async function applyAdjustment({
             : null
 
     if (reason) {
-      await trx.rawQuery(
+      const { rows: rejected } = await trx.rawQuery(
         `update stock_adjustments set status = 'rejected', rejection_reason = ?, processed_at = now()
-         where id = ?`,
+         where id = ? returning ${ADJUSTMENT_COLUMNS.join(', ')}`,
         [reason, adjustmentId]
       )
       await completeOutbox(JOBS['apply-adjustment'].name, adjustmentId)
+      await recordWebhookEvent('stock_adjustment.rejected', stockAdjustmentJson(rejected[0]))
       return 'rejected'
     }
 
@@ -64,11 +68,13 @@ export async function applyAdjustment({
       },
       trx
     )
-    await trx.rawQuery(
-      `update stock_adjustments set status = 'applied', processed_at = now() where id = ?`,
+    const { rows: applied } = await trx.rawQuery(
+      `update stock_adjustments set status = 'applied', processed_at = now() where id = ?
+       returning ${ADJUSTMENT_COLUMNS.join(', ')}`,
       [adjustmentId]
     )
     await completeOutbox(JOBS['apply-adjustment'].name, adjustmentId)
+    await recordWebhookEvent('stock_adjustment.applied', stockAdjustmentJson(applied[0]))
     return 'applied'
   })
 }

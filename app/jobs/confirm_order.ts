@@ -3,6 +3,7 @@ import { movementCtes } from '#services/stock_ledger'
 import type { JobData } from '#queue/queues'
 import { outboxDoneSql } from '#queue/outbox'
 import { JOBS } from '#jobs/main'
+import { recordOrderEvent } from '#services/order_service'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 
 export type ConfirmOutcome = 'confirmed' | 'rejected' | 'skipped'
@@ -78,10 +79,12 @@ export async function confirmOrder({ tenantId, refId: orderId }: JobData): Promi
         : await missingProduct(trx, orderId))
     if (reason) {
       await finish(trx, orderId, { status: 'rejected', reason, lines: [] })
+      await recordOrderEvent('order.rejected', orderId)
       return 'rejected'
     }
 
     await finish(trx, orderId, { status: 'confirmed', reason: null, lines })
+    await recordOrderEvent('order.confirmed', orderId)
     return 'confirmed'
   })
 }

@@ -1,4 +1,5 @@
 import type { JobDefinition, JobRegistry, QueueDefinition } from '#queue/queues'
+import webhooksConfig from '#config/webhooks'
 
 /**
  * Every job of the application, in one place: its name (stored in the
@@ -24,6 +25,15 @@ export const JOBS = {
     handler: () => import('#jobs/apply_adjustment').then((module) => module.applyAdjustment),
     pendingTable: 'stock_adjustments',
   },
+  'deliver-webhook': {
+    name: 'deliver-webhook',
+    queue: 'webhooks',
+    handler: () => import('#jobs/deliver_webhook').then((module) => module.deliverWebhook),
+    pendingTable: 'webhook_deliveries',
+    // Retried for as long as the delivery says (its retry window, 24 hours
+    // by default), with the delay the handler computed (see QUEUES).
+    options: { attempts: 1_000_000, backoff: { type: 'webhook' } },
+  },
 } satisfies Record<string, JobDefinition>
 
 export type AppJobName = keyof typeof JOBS
@@ -34,6 +44,16 @@ export type AppJobName = keyof typeof JOBS
 export const QUEUES = {
   'orders': { concurrency: (workers) => workers },
   'stock-adjustments': { concurrency: (workers) => Math.max(1, Math.ceil(workers / 4)) },
+  // HTTP-bound, no database connection held during the call: its own
+  // concurrency (WEBHOOK_CONCURRENCY), per endpoint and tenant limited by
+  // slots (app/webhooks/slots.ts).
+  'webhooks': {
+    concurrency: () => webhooksConfig.concurrency,
+    settings: {
+      backoffStrategy: (_attempts, _type, error) =>
+        (error as { delayMs?: number } | undefined)?.delayMs ?? webhooksConfig.backoffBaseMs,
+    },
+  },
 } satisfies Record<string, QueueDefinition>
 
 export const QUEUE_NAMES = Object.keys(QUEUES)

@@ -7,6 +7,7 @@ import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
 import { completeOutbox, outboxInsertSql, recordOutbox, relayAfterCommit } from '#queue/outbox'
 import { JOBS } from '#jobs/main'
+import { recordWebhookEvent } from '#webhooks/record_event'
 import { orderJson, type OrderJson, type OrderRow } from '#transformers/order_transformer'
 import { MAX_QTY, type OrderStatus } from '#validators/order'
 import type { AuthPrincipal } from '#auth/jwt_guard'
@@ -56,6 +57,30 @@ export async function findOrder(principal: AuthPrincipal, orderId: number): Prom
     .first()
   if (!row) throw AppException.notFound('Order not found')
   return orderJson(row)
+}
+
+/**
+ * An order as the API shows it, whoever asks (webhook events, workers).
+ */
+export async function orderById(orderId: number): Promise<OrderJson | null> {
+  const row = await tenantQuery('orders as o')
+    .select(db.raw(ORDER_COLUMNS))
+    .where('o.id', orderId)
+    .first()
+  return row ? orderJson(row) : null
+}
+
+/**
+ * Records the webhook event of a change of the order's state, with the
+ * order as it is now.
+ */
+export async function recordOrderEvent(
+  type:
+    'order.confirmed' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered',
+  orderId: number
+) {
+  const order = await orderById(orderId)
+  if (order) await recordWebhookEvent(type, order)
 }
 
 /**
@@ -156,7 +181,9 @@ export async function placeOrder(
   }
 
   relayAfterCommit(JOBS['confirm-order'], orderId)
-  return { order: await findOrder(principal, orderId), replayed: false }
+  const order = await findOrder(principal, orderId)
+  await recordWebhookEvent('order.created', order)
+  return { order, replayed: false }
 }
 
 const PLACE_SQL = `
@@ -354,6 +381,9 @@ export async function updateOrder(
       order.id,
     ] as never)
   }
+  if (changes.status === 'shipped' || changes.status === 'delivered') {
+    await recordOrderEvent(`order.${changes.status}`, order.id)
+  }
 }
 
 /**
@@ -371,10 +401,11 @@ export async function cancelLockedOrder(order: Awaited<ReturnType<typeof lockOrd
   ])
   if (order.status === 'pending') {
     await completeOutbox(JOBS['confirm-order'].name, order.id)
-    return
+  } else {
+    await recordOutbox(JOBS['restore-stock'].name, order.id)
+    relayAfterCommit(JOBS['restore-stock'], order.id)
   }
-  await recordOutbox(JOBS['restore-stock'].name, order.id)
-  relayAfterCommit(JOBS['restore-stock'], order.id)
+  await recordOrderEvent('order.cancelled', order.id)
 }
 
 function illegalTransition(from: OrderStatus, to: OrderStatus) {

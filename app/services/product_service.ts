@@ -12,6 +12,7 @@ import {
   STOCK_MOVEMENT_COLUMNS,
   stockMovementTransformer,
 } from '#transformers/stock_movement_transformer'
+import { recordWebhookEvent } from '#webhooks/record_event'
 import type { ProductInput, ProductListQuery, ProductPatch } from '#validators/product'
 
 /**
@@ -100,6 +101,7 @@ export class ProductService {
       })
       .returning(PRODUCT_COLUMNS)
     await recordInitialStock(row.id, input.stock)
+    await recordWebhookEvent('product.created', productTransformer(row))
     return row
   }
 
@@ -134,6 +136,7 @@ export class ProductService {
       .where('id', product.id)
       .update(columns)
       .returning(PRODUCT_COLUMNS)
+    await recordWebhookEvent('product.updated', productTransformer(row))
     return row
   }
 
@@ -143,6 +146,7 @@ export class ProductService {
    */
   async delete(product: ProductRow) {
     await tenantQuery('products').where('id', product.id).delete()
+    await recordWebhookEvent('product.deleted', productTransformer(product))
   }
 
   /**

@@ -9,7 +9,7 @@ import {
 } from '#transformers/stock_adjustment_transformer'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 
-const COLUMNS = [
+export const ADJUSTMENT_COLUMNS = [
   'id',
   'product_id',
   'delta',
@@ -50,7 +50,7 @@ export async function requestAdjustment(
     `with adjustment as (
        insert into stock_adjustments (product_id, delta, reason, requested_by)
        values (?, ?, ?, ?)
-       returning ${COLUMNS.join(', ')}
+       returning ${ADJUSTMENT_COLUMNS.join(', ')}
      ), outbox_row as (
        ${outboxInsertSql(JOBS['apply-adjustment'].name, 'adjustment')}
      )
@@ -63,7 +63,7 @@ export async function requestAdjustment(
 
 export async function findAdjustment(productId: number, adjustmentId: number) {
   const row = await tenantQuery('stock_adjustments')
-    .select(COLUMNS)
+    .select(ADJUSTMENT_COLUMNS)
     .where({ id: adjustmentId, product_id: productId })
     .first()
   if (!row) throw AppException.notFound('Stock adjustment not found')
@@ -72,7 +72,7 @@ export async function findAdjustment(productId: number, adjustmentId: number) {
 
 export async function listAdjustments(productId: number, page: PageRequest) {
   const query = tenantQuery('stock_adjustments')
-    .select(COLUMNS)
+    .select(ADJUSTMENT_COLUMNS)
     .where('product_id', productId)
     .orderBy('id', 'desc')
   return paginate<StockAdjustmentRow, ReturnType<typeof stockAdjustmentJson>>(
