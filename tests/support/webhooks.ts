@@ -17,6 +17,8 @@ export interface Receiver {
   port: number
   url: string
   requests: ReceivedRequest[]
+  /** The most requests it had open at once. */
+  maxInFlight: number
   /** Decides the status of the n-th request (0-based); 200 by default. */
   respond: (request: ReceivedRequest, index: number) => number | Promise<number> | 'hang'
   listen(): Promise<void>
@@ -33,9 +35,14 @@ export async function startReceiver(
     port,
     url: '',
     requests: [],
+    maxInFlight: 0,
     respond,
     async listen() {
+      let inFlight = 0
       server = createServer((request, response) => {
+        inFlight++
+        receiver.maxInFlight = Math.max(receiver.maxInFlight, inFlight)
+        response.on('close', () => inFlight--)
         const chunks: Buffer[] = []
         request.on('data', (chunk) => chunks.push(chunk))
         request.on('end', async () => {
