@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import { eventually, resetQueues } from '#tests/support/orders'
-import { freePort, spawnWorker, type WorkerProcess } from '#tests/support/processes'
+import { freePort, runAce, spawnWorker, type WorkerProcess } from '#tests/support/processes'
 import { startReceiver, verifiedBy, type Receiver } from '#tests/support/webhooks'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { registry } from '#jobs/main'
@@ -43,11 +43,62 @@ test.group('Reliability: webhook receivers', (group) => {
   group.each.setup(async () => {
     await resetQueues()
   })
+  const retryWindowMs = webhooksConfig.retryWindowMs
   group.each.teardown(async () => {
     await workers?.close()
     workers = undefined
     webhooksConfig.concurrency = concurrency
+    webhooksConfig.retryWindowMs = retryWindowMs
   })
+
+  test('webhooks:status and queue:status show the backlog and the failing endpoints', async ({
+    client,
+    assert,
+  }) => {
+    webhooksConfig.retryWindowMs = 0
+    const tenant = await givenTenant()
+    const receiver = await startReceiver(() => 500)
+    try {
+      const endpoint = await subscribe(client, tenant, receiver)
+      workers = startWorkers({ registry, concurrency: 2 })
+      await ping(client, tenant, endpoint.id)
+      await eventually(async () => {
+        const delivery = await deliveryOf(client, tenant, endpoint.id)
+        return delivery?.status === 'failed'
+      })
+      await workers.close()
+      workers = undefined
+      await ping(client, tenant, endpoint.id)
+
+      const { code, output } = await runAce(['webhooks:status', '--json'])
+      assert.equal(code, 0, output)
+      const status = JSON.parse(output.slice(output.indexOf('{')))
+      assert.isAtLeast(status.deliveries.pending, 1)
+      assert.isAtLeast(status.deliveries.failed, 1)
+      assert.isNotNull(status.oldest_pending)
+      assert.isAtLeast(status.queue.waiting, 1)
+      const failing = status.failing_endpoints.find(
+        (entry: any) => entry.tenant_id === tenant.id && entry.endpoint_id === endpoint.id
+      )
+      assert.deepInclude(failing, { consecutive_failures: 1, is_active: true, url: receiver.url })
+
+      const queues = await runAce(['queue:status', '--json'])
+      assert.equal(queues.code, 0, queues.output)
+      const overall = JSON.parse(queues.output.slice(queues.output.indexOf('{')))
+      assert.include(
+        overall.queues.map((entry: { name: string }) => entry.name),
+        'webhooks'
+      )
+      assert.isAtLeast(overall.webhook_deliveries.pending, 1)
+
+      const text = await runAce(['webhooks:status'])
+      assert.match(text.output, /Deliveries: \d+ pending, \d+ delivered, \d+ failed/)
+      assert.include(text.output, receiver.url)
+      await client.delete(`/api/webhooks/${endpoint.id}/`).bearerToken(tenant.owner.token)
+    } finally {
+      await receiver.close()
+    }
+  }).timeout(60_000)
 
   test('a receiver down for a while, then up: delivered, with the same id', async ({
     client,
