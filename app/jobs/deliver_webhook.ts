@@ -46,7 +46,7 @@ interface Target {
   secret_encrypted: string
   previous_secret_encrypted: string | null
   previous_valid: boolean
-  public_id: string
+  uid: string
   body: string
   window_elapsed_ms: number
 }
@@ -76,7 +76,7 @@ export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, tok
       `select d.id, d.status, d.attempts, d.endpoint_id, e.url, e.is_active, e.secret_encrypted,
               e.previous_secret_encrypted,
               coalesce(e.previous_secret_expires_at > now(), false) as previous_valid,
-              ev.public_id, ev.body,
+              ev.uid, ev.body,
               (extract(epoch from now() - d.retry_window_started_at) * 1000)::bigint as window_elapsed_ms
        from webhook_deliveries d
        join webhook_endpoints e on e.id = d.endpoint_id
@@ -147,9 +147,9 @@ async function attempt(target: Target): Promise<SendResult> {
     checked.url,
     checked.addresses[0],
     {
-      'webhook-id': target.public_id,
+      'webhook-id': target.uid,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(secrets, target.public_id, timestamp, target.body),
+      'webhook-signature': signatureHeader(secrets, target.uid, timestamp, target.body),
     },
     target.body,
     { timeoutMs: webhooksConfig.timeoutMs, maxResponseBytes: webhooksConfig.maxResponseBytes }

@@ -56,7 +56,7 @@ export interface WebhookDeliveryRow {
  */
 export const WEBHOOK_DELIVERY_COLUMNS = [
   'd.id',
-  'ev.public_id as event_id',
+  'ev.uid as event_id',
   'ev.type as event_type',
   'd.status',
   'd.attempts',

@@ -64,7 +64,7 @@ async function insertEvent(
 
   const { rows } = await trx.rawQuery<{ rows: { id: number }[] }>(
     `with event as (
-       insert into webhook_events (public_id, type, body, created_at)
+       insert into webhook_events (uid, type, body, created_at)
        select ?, ?, ?, ?::timestamptz
        where exists (select 1 from webhook_endpoints e where ${target.sql})
        returning id

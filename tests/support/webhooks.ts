@@ -104,7 +104,7 @@ export function verifiedBy(secret: string, request: ReceivedRequest): boolean {
 
 export async function deliveriesOf(tenantId: number) {
   const { rows } = await db.rawQuery(
-    `select d.id, d.status, d.attempts, d.endpoint_id, e.type, e.public_id
+    `select d.id, d.status, d.attempts, d.endpoint_id, e.type, e.uid
      from ${quoteIdent(tenantSchema(tenantId))}.webhook_deliveries d
      join ${quoteIdent(tenantSchema(tenantId))}.webhook_events e on e.id = d.event_id
      order by d.id`
@@ -115,7 +115,7 @@ export async function deliveriesOf(tenantId: number) {
     attempts: number
     endpoint_id: number
     type: string
-    public_id: string
+    uid: string
   }[]
 }
 
