@@ -35,9 +35,7 @@ export default class extends BaseSchema {
         body text not null,
         created_at timestamptz not null default now()
       )`)
-    this.schema.raw(
-      'create unique index webhook_events_uid_unique on webhook_events (uid)'
-    )
+    this.schema.raw('create unique index webhook_events_uid_unique on webhook_events (uid)')
 
     this.schema.raw(`
       create table webhook_deliveries (
