@@ -7,7 +7,7 @@ import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
 import { completeOutbox, outboxInsertSql, recordOutbox, relayAfterCommit } from '#queue/outbox'
 import { JOBS } from '#jobs/main'
-import { recordWebhookEvent } from '#webhooks/record_event'
+import { recordWebhookEvent, subscribersOf } from '#webhooks/record_event'
 import { orderJson, type OrderJson, type OrderRow } from '#transformers/order_transformer'
 import { MAX_QTY, type OrderStatus } from '#validators/order'
 import type { AuthPrincipal } from '#auth/jwt_guard'
@@ -59,28 +59,25 @@ export async function findOrder(principal: AuthPrincipal, orderId: number): Prom
   return orderJson(row)
 }
 
-/**
- * An order as the API shows it, whoever asks (webhook events, workers).
- */
-export async function orderById(orderId: number): Promise<OrderJson | null> {
-  const row = await tenantQuery('orders as o')
-    .select(db.raw(ORDER_COLUMNS))
-    .where('o.id', orderId)
-    .first()
-  return row ? orderJson(row) : null
-}
+type OrderEvent =
+  'order.confirmed' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered'
 
 /**
  * Records the webhook event of a change of the order's state, with the
- * order as it is now.
+ * order as it is now. The order is read only when an active endpoint
+ * subscribes to the event (one query when none does).
  */
-export async function recordOrderEvent(
-  type:
-    'order.confirmed' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered',
-  orderId: number
-) {
-  const order = await orderById(orderId)
-  if (order) await recordWebhookEvent(type, order)
+export async function recordOrderEvent(type: OrderEvent, orderId: number) {
+  const row = await tenantQuery('orders as o')
+    .select(db.raw(ORDER_COLUMNS))
+    .where('o.id', orderId)
+    .whereExists((query) => {
+      query
+        .from('webhook_endpoints as e')
+        .whereRaw('e.is_active and e.events && ?::text[]', [subscribersOf(type)])
+    })
+    .first()
+  if (row) await recordWebhookEvent(type, orderJson(row))
 }
 
 /**

@@ -30,8 +30,16 @@ export async function recordWebhookEvent(
 ): Promise<RecordedEvent> {
   return insertEvent(type, data, {
     sql: 'e.is_active and e.events && ?::text[]',
-    bindings: [`{${type},${ALL_EVENTS}}`],
+    bindings: [subscribersOf(type)],
   })
+}
+
+/**
+ * The `events` values that subscribe an endpoint to `type`, as a
+ * PostgreSQL array literal (names come from WEBHOOK_EVENTS only).
+ */
+export function subscribersOf(type: WebhookEventType): string {
+  return `{${type},${ALL_EVENTS}}`
 }
 
 /**
