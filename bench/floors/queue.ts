@@ -25,7 +25,7 @@ export async function drain(
   mode: 'empty' | 'transaction' | 'fetch',
   count: number,
   data: () => Record<string, unknown>,
-  concurrency = ctx.env.common.WORKER_CONCURRENCY
+  concurrency: string | number = ctx.env.common.WORKER_CONCURRENCY
 ): Promise<number> {
   const name = `floor-${mode}`
   const queue = new Queue(name, { connection: redisConnection(ctx), prefix: PREFIX })
