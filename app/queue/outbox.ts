@@ -47,6 +47,14 @@ export function outboxDoneSql(job: JobName): string {
 }
 
 /**
+ * "Rows done" for many refs: a DELETE (usable as a CTE body) of the job's
+ * outbox rows whose ref ids `refIds` selects (a subquery).
+ */
+export function outboxDoneManySql(job: JobName, refIds: string): string {
+  return `delete from outbox where job = ${jobLiteral(job)} and ref_id in (${refIds})`
+}
+
+/**
  * "Row present": a subquery selecting the job's outbox row for the ref id
  * `refColumn` (for anti-joins); `schema` qualifies the table when the
  * caller scans tenants outside a tenant transaction.

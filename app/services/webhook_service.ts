@@ -2,7 +2,7 @@ import { inject } from '@adonisjs/core'
 import AppException from '#exceptions/app_exception'
 import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
-import { recordOutbox, relayAfterCommit } from '#queue/outbox'
+import { outboxDoneManySql, recordOutbox, relayAfterCommit } from '#queue/outbox'
 import { JOBS } from '#jobs/main'
 import webhooksConfig from '#config/webhooks'
 import { checkUrl, RefusedUrlError } from '#webhooks/url_guard'
@@ -109,12 +109,13 @@ export class WebhookService {
       `with gone as (
          delete from webhook_endpoints where id = ? returning id
        ), outbox_rows as (
-         delete from outbox where job = ? and ref_id in (
-           select d.id from webhook_deliveries d where d.endpoint_id in (select id from gone)
-         )
+         ${outboxDoneManySql(
+           JOBS['deliver-webhook'].name,
+           'select d.id from webhook_deliveries d where d.endpoint_id in (select id from gone)'
+         )}
        )
        select id from gone`,
-      [id, JOBS['deliver-webhook'].name]
+      [id]
     )
     if (!rows[0]) throw AppException.notFound('Webhook endpoint not found')
   }
