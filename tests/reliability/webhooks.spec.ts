@@ -44,11 +44,13 @@ test.group('Reliability: webhook receivers', (group) => {
     await resetQueues()
   })
   const retryWindowMs = webhooksConfig.retryWindowMs
+  const perTenant = webhooksConfig.perTenant
   group.each.teardown(async () => {
     await workers?.close()
     workers = undefined
     webhooksConfig.concurrency = concurrency
     webhooksConfig.retryWindowMs = retryWindowMs
+    webhooksConfig.perTenant = perTenant
   })
 
   test('webhooks:status and queue:status show the backlog and the failing endpoints', async ({
@@ -157,6 +159,50 @@ test.group('Reliability: webhook receivers', (group) => {
       await client.delete(`/api/webhooks/${slowEndpoint.id}/`).bearerToken(tenant.owner.token)
     } finally {
       await Promise.all([slow.close(), fast.close()])
+    }
+  })
+  test("one tenant's hanging endpoints do not hold back another tenant's deliveries", async ({
+    client,
+    assert,
+  }) => {
+    webhooksConfig.concurrency = 3
+    webhooksConfig.perTenant = 2
+    const flooding = await givenTenant()
+    const other = await givenTenant()
+    const hanging = await Promise.all([1, 2, 3].map(() => startReceiver(() => 'hang')))
+    const healthy = await startReceiver()
+    // The flooding tenant's requests open at once, across its endpoints.
+    let maxOpen = 0
+    const openNow = () => hanging.reduce((sum, receiver) => sum + receiver.inFlight, 0)
+    for (const receiver of hanging) {
+      receiver.respond = () => {
+        maxOpen = Math.max(maxOpen, openNow())
+        return 'hang'
+      }
+    }
+    try {
+      const endpoints = []
+      for (const receiver of hanging) endpoints.push(await subscribe(client, flooding, receiver))
+      const otherEndpoint = await subscribe(client, other, healthy)
+      workers = startWorkers({ registry, concurrency: 2 })
+      for (const endpoint of endpoints) {
+        for (let index = 0; index < 4; index++) await ping(client, flooding, endpoint.id)
+      }
+      await eventually(async () => openNow() >= 2)
+      const ids: string[] = []
+      for (let index = 0; index < 3; index++) ids.push(await ping(client, other, otherEndpoint.id))
+      await eventually(async () => healthy.requests.length === 3)
+      assert.sameMembers(
+        healthy.requests.map((request) => String(request.headers['webhook-id'])),
+        ids
+      )
+      // The flooding tenant never had more than its tenant slots at once.
+      assert.isAtMost(maxOpen, 2)
+      for (const endpoint of endpoints) {
+        await client.delete(`/api/webhooks/${endpoint.id}/`).bearerToken(flooding.owner.token)
+      }
+    } finally {
+      await Promise.all([...hanging, healthy].map((receiver) => receiver.close()))
     }
   })
 })

@@ -17,7 +17,8 @@ export interface Receiver {
   port: number
   url: string
   requests: ReceivedRequest[]
-  /** The most requests it had open at once. */
+  /** The requests it has open now, and the most it had open at once. */
+  inFlight: number
   maxInFlight: number
   /** Decides the status of the n-th request (0-based); 200 by default. */
   respond: (request: ReceivedRequest, index: number) => number | Promise<number> | 'hang'
@@ -35,14 +36,14 @@ export async function startReceiver(
     port,
     url: '',
     requests: [],
+    inFlight: 0,
     maxInFlight: 0,
     respond,
     async listen() {
-      let inFlight = 0
       server = createServer((request, response) => {
-        inFlight++
-        receiver.maxInFlight = Math.max(receiver.maxInFlight, inFlight)
-        response.on('close', () => inFlight--)
+        receiver.inFlight++
+        receiver.maxInFlight = Math.max(receiver.maxInFlight, receiver.inFlight)
+        response.on('close', () => receiver.inFlight--)
         const chunks: Buffer[] = []
         request.on('data', (chunk) => chunks.push(chunk))
         request.on('end', async () => {
