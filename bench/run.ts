@@ -39,8 +39,18 @@ import { provisioning } from './scenarios/provisioning.ts'
 import { read } from './scenarios/read.ts'
 import { scale } from './scenarios/scale.ts'
 import { write } from './scenarios/write.ts'
+import { webhooks } from './scenarios/webhooks.ts'
 
-const SCENARIOS: Scenario[] = [read, write, pipeline, fairness, provisioning, scale, migrate]
+const SCENARIOS: Scenario[] = [
+  read,
+  write,
+  pipeline,
+  fairness,
+  provisioning,
+  scale,
+  migrate,
+  webhooks,
+]
 const ORDER = SCENARIOS.map((scenario) => scenario.name)
 /** no scenario may run longer than this */
 const SCENARIO_LIMIT_MS = 20 * 60_000

@@ -1,6 +1,7 @@
 import { args, BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
-import { closeQueues, QUEUE_NAMES, queue } from '#queue/queues'
+import { closeQueues, queue } from '#queue/queues'
+import { QUEUE_NAMES } from '#jobs/main'
 
 export default class QueueRetry extends BaseCommand {
   static commandName = 'queue:retry'

@@ -2,6 +2,8 @@ import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { closeQueues } from '#queue/queues'
 import { queueStatus } from '#queue/status'
+import { QUEUE_NAMES } from '#jobs/main'
+import { webhookStatus } from '#webhooks/status'
 
 export default class QueueStatus extends BaseCommand {
   static commandName = 'queue:status'
@@ -14,9 +16,11 @@ export default class QueueStatus extends BaseCommand {
 
   async run() {
     try {
-      const status = await queueStatus()
+      const [status, webhooks] = await Promise.all([queueStatus(QUEUE_NAMES), webhookStatus()])
       if (this.json) {
-        this.logger.log(JSON.stringify(status, null, 2))
+        this.logger.log(
+          JSON.stringify({ ...status, webhook_deliveries: webhooks.deliveries }, null, 2)
+        )
         return
       }
       const table = this.ui
@@ -42,6 +46,10 @@ export default class QueueStatus extends BaseCommand {
       )
       this.logger.log(
         `Pending orders: ${status.pending_orders}; outbox rows: ${status.outbox_rows}`
+      )
+      this.logger.log(
+        `Webhook deliveries: ${webhooks.deliveries.pending} pending, ${webhooks.deliveries.failed} failed ` +
+          `(details: webhooks:status)`
       )
     } finally {
       await closeQueues()

@@ -6,6 +6,7 @@ import { masters } from '#queue/redis_options'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import metricsConfig from '#config/metrics'
 import type { Server } from 'node:http'
+import { registry } from '#jobs/main'
 
 /**
  * The queue worker: confirms orders, restores stock of cancelled orders,
@@ -59,6 +60,7 @@ export default class QueueWork extends BaseCommand {
 
     const concurrency = this.concurrency ?? env.get('WORKER_CONCURRENCY') ?? 8
     this.handle = startWorkers({
+      registry,
       concurrency,
       sweep: {
         intervalMs: env.get('SWEEP_INTERVAL_MS') ?? 10_000,

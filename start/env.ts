@@ -188,6 +188,17 @@ const env = await Env.create(APP_ROOT, {
   | Tests: a Citus coordinator for the citus suite (postgres://user@host:port/db)
   */
   CITUS_URL: Env.schema.string.optional(),
+
+  /*
+  | Webhooks
+  */
+  WEBHOOK_ALLOW_PRIVATE: Env.schema.boolean.optional(),
+  WEBHOOK_BACKOFF_BASE_MS: Env.schema.number.optional(),
+  WEBHOOK_BACKOFF_MAX_MS: Env.schema.number.optional(),
+  WEBHOOK_RETRY_WINDOW_MS: Env.schema.number.optional(),
+  WEBHOOK_CONCURRENCY: Env.schema.number.optional(),
+  WEBHOOK_ENDPOINT_CONCURRENCY: Env.schema.number.optional(),
+  WEBHOOK_TENANT_CONCURRENCY: Env.schema.number.optional(),
 })
 
 /**

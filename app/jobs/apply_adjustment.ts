@@ -1,6 +1,10 @@
 import { withTenant } from '#tenancy/context'
 import { MAX_STOCK, moveStock } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
+import { STOCK_ADJUSTMENT_COLUMNS } from '#models/stock_adjustment'
+import StockAdjustmentTransformer from '#transformers/stock_adjustment_transformer'
+import { recordWebhookEvent } from '#webhooks/record_event'
 import type { JobData } from '#queue/queues'
 
 export type AdjustmentOutcome = 'applied' | 'rejected' | 'skipped'
@@ -26,7 +30,7 @@ export async function applyAdjustment({
       )
       const adjustment = adjustments[0]
       if (!adjustment || adjustment.status !== 'pending') {
-        await completeOutbox('apply-adjustment', adjustmentId)
+        await completeOutbox(JOBS['apply-adjustment'].name, adjustmentId)
         return 'skipped'
       }
 
@@ -46,12 +50,16 @@ export async function applyAdjustment({
               : null
 
       if (reason) {
-        await trx.rawQuery(
+        const { rows: rejected } = await trx.rawQuery(
           `update stock_adjustments set status = 'rejected', rejection_reason = ?, processed_at = now()
-         where id = ?`,
+         where id = ? returning ${STOCK_ADJUSTMENT_COLUMNS.join(', ')}`,
           [reason, adjustmentId]
         )
-        await completeOutbox('apply-adjustment', adjustmentId)
+        await completeOutbox(JOBS['apply-adjustment'].name, adjustmentId)
+        await recordWebhookEvent(
+          'stock_adjustment.rejected',
+          new StockAdjustmentTransformer(rejected[0]).toObject()
+        )
         return 'rejected'
       }
 
@@ -65,11 +73,16 @@ export async function applyAdjustment({
         },
         trx
       )
-      await trx.rawQuery(
-        `update stock_adjustments set status = 'applied', processed_at = now() where id = ?`,
+      const { rows: applied } = await trx.rawQuery(
+        `update stock_adjustments set status = 'applied', processed_at = now() where id = ?
+       returning ${STOCK_ADJUSTMENT_COLUMNS.join(', ')}`,
         [adjustmentId]
       )
-      await completeOutbox('apply-adjustment', adjustmentId)
+      await completeOutbox(JOBS['apply-adjustment'].name, adjustmentId)
+      await recordWebhookEvent(
+        'stock_adjustment.applied',
+        new StockAdjustmentTransformer(applied[0]).toObject()
+      )
       return 'applied'
     },
     { limits: 'job' }

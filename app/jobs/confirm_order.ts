@@ -1,6 +1,9 @@
 import { withTenant } from '#tenancy/context'
 import { movementCtes } from '#services/stock_ledger'
 import type { JobData } from '#queue/queues'
+import { outboxDoneSql } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
+import { recordOrderEvent } from '#services/order_events'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 
 export type ConfirmOutcome = 'confirmed' | 'rejected' | 'skipped'
@@ -78,10 +81,12 @@ export async function confirmOrder({ tenantId, refId: orderId }: JobData): Promi
           : await missingProduct(trx, orderId))
       if (reason) {
         await finish(trx, orderId, { status: 'rejected', reason, lines: [] })
+        await recordOrderEvent('order.rejected', orderId)
         return 'rejected'
       }
 
       await finish(trx, orderId, { status: 'confirmed', reason: null, lines })
+      await recordOrderEvent('order.confirmed', orderId)
       return 'confirmed'
     },
     { limits: 'job' }
@@ -118,7 +123,7 @@ async function finish(
     )`)
     bindings.push(outcome.status, outcome.reason, outcome.status, orderId)
   }
-  const sql = `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}delete from outbox where job = 'confirm-order' and ref_id = ?`
+  const sql = `${ctes.length ? `with ${ctes.join(',\n')}\n` : ''}${outboxDoneSql(JOBS['confirm-order'].name)}`
   await trx.rawQuery(sql, [...bindings, orderId] as never)
 }
 

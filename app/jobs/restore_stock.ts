@@ -1,6 +1,7 @@
 import { withTenant } from '#tenancy/context'
 import { MAX_STOCK, moveStockBatch } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
 import type { JobData } from '#queue/queues'
 
 export type RestoreOutcome = 'restored' | 'skipped'
@@ -27,7 +28,7 @@ export async function restoreStock({ tenantId, refId: orderId }: JobData): Promi
         [orderId]
       )
       if (!order || order.status !== 'cancelled' || done.length > 0) {
-        await completeOutbox('restore-stock', orderId)
+        await completeOutbox(JOBS['restore-stock'].name, orderId)
         return 'skipped'
       }
 
@@ -61,7 +62,7 @@ export async function restoreStock({ tenantId, refId: orderId }: JobData): Promi
         },
         trx
       )
-      await completeOutbox('restore-stock', orderId)
+      await completeOutbox(JOBS['restore-stock'].name, orderId)
       return 'restored'
     },
     { limits: 'job' }

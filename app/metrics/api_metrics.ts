@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { QUEUE_NAMES, queue } from '#queue/queues'
+import { queue } from '#queue/queues'
+import { QUEUE_NAMES } from '#jobs/main'
 import { DURATION_BUCKETS, readWithin, registerPoolMetrics } from '#metrics/common'
 import { platformStats } from '#metrics/platform_stats'
 

@@ -4,22 +4,21 @@ import { Cluster, type Redis, type RedisOptions } from 'ioredis'
 import { clusterNodes, createRedis, redisOptions } from '#queue/redis_options'
 
 /**
- * The jobs of the application. Each names the queue it runs on; the outbox
- * stores the job name and the id of the row the job works on (`ref_id`).
+ * The queue machinery knows jobs only by name and queue: which jobs exist,
+ * what they do and what the sweeper scans for them is the registry's
+ * (app/jobs/main.ts), which the worker, the sweeper and the commands are
+ * given. The outbox stores the job name and the id of the row the job
+ * works on (`ref_id`).
  */
-export const JOBS = {
-  'confirm-order': { queue: 'orders' },
-  'restore-stock': { queue: 'orders' },
-  'apply-adjustment': { queue: 'stock-adjustments' },
-} as const
+export type JobName = string
+export type QueueName = string
 
-export type JobName = keyof typeof JOBS
-export type QueueName = (typeof JOBS)[JobName]['queue']
-
-export const QUEUE_NAMES: QueueName[] = ['orders', 'stock-adjustments']
-
-export function isJobName(value: unknown): value is JobName {
-  return typeof value === 'string' && Object.hasOwn(JOBS, value)
+/**
+ * What a producer needs to know of a job: its name and its queue.
+ */
+export interface JobRef {
+  name: JobName
+  queue: QueueName
 }
 
 /**
@@ -124,8 +123,8 @@ export function queue(name: QueueName): Queue {
   return existing
 }
 
-export function queueForJob(job: JobName): Queue {
-  return queue(JOBS[job].queue)
+export function queueForJob(job: JobRef): Queue {
+  return queue(job.queue)
 }
 
 /**
@@ -172,4 +171,41 @@ export async function closeQueues(): Promise<void> {
 export async function configureQueueConnection(overrides: RedisOptions): Promise<void> {
   await closeQueues()
   connectionOverrides = overrides
+}
+
+/**
+ * A job handler: re-enters the job's tenant, does the work and marks its
+ * outbox row done in the same transaction. It returns a short outcome
+ * (logged, kept on the completed job). `job` and `token` let a handler
+ * postpone itself (BullMQ's moveToDelayed).
+ */
+export type JobHandler = (
+  data: JobData,
+  context: { job: import('bullmq').Job; token?: string }
+) => Promise<string>
+
+/**
+ * One job of the registry (app/jobs/main.ts): its name and queue, its
+ * handler (imported lazily, so producers never load every handler), the
+ * BullMQ options of its jobs, and the table whose `pending` rows without an
+ * outbox row the sweeper must publish again.
+ */
+export interface JobDefinition extends JobRef {
+  handler: () => Promise<JobHandler>
+  options?: JobsOptions
+  pendingTable?: string
+}
+
+/**
+ * How a queue's worker runs: its share of WORKER_CONCURRENCY (or a fixed
+ * concurrency), and BullMQ worker settings (a custom backoff strategy).
+ */
+export interface QueueDefinition {
+  concurrency: (workerConcurrency: number) => number
+  settings?: import('bullmq').AdvancedOptions
+}
+
+export interface JobRegistry {
+  jobs: Record<JobName, JobDefinition>
+  queues: Record<QueueName, QueueDefinition>
 }

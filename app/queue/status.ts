@@ -1,4 +1,4 @@
-import { QUEUE_NAMES, queue, queueRedis } from '#queue/queues'
+import { queue, queueRedis, type QueueName } from '#queue/queues'
 import { queryBatch, tenantBatches } from '#queue/tenant_scan'
 
 export interface QueueReport {
@@ -25,10 +25,10 @@ export interface StatusReport {
  * across tenants, the pending orders, the outbox backlog and the oldest
  * pending order.
  */
-export async function queueStatus(): Promise<StatusReport> {
+export async function queueStatus(queueNames: QueueName[]): Promise<StatusReport> {
   const since = Date.now() - 60_000
   const queues = await Promise.all(
-    QUEUE_NAMES.map(async (name) => {
+    queueNames.map(async (name) => {
       const producer = queue(name)
       const counts = await producer.getJobCounts(
         'waiting',

@@ -4,7 +4,15 @@ import logger from '@adonisjs/core/services/logger'
 import { publish } from '#queue/publisher'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { queryBatch, tenantBatches } from '#queue/tenant_scan'
-import { isJobName, jobId, queueForJob, queuePrefix, queueRedis, type JobName } from '#queue/queues'
+import { outboxRowExistsSql } from '#queue/outbox'
+import {
+  jobId,
+  queueForJob,
+  queuePrefix,
+  queueRedis,
+  type JobDefinition,
+  type JobRegistry,
+} from '#queue/queues'
 
 /**
  * The outbox sweeper (docs/design/outbox.md). PostgreSQL is the source of
@@ -35,18 +43,22 @@ interface StaleRow {
   in_outbox: boolean
 }
 
-export async function sweep({ ageMs }: { ageMs: number }): Promise<SweepReport> {
+export async function sweep(
+  registry: JobRegistry,
+  { ageMs }: { ageMs: number }
+): Promise<SweepReport> {
   const report: SweepReport = { scanned: 0, published: 0, retried: 0 }
   for await (const tenantIds of tenantBatches()) {
     const rows = await queryBatch<StaleRow>(
       tenantIds,
-      (schema, tenantId) => staleWorkSql(schema, tenantId, ageMs),
+      (schema, tenantId) => staleWorkSql(registry, schema, tenantId, ageMs),
       (tenantId, error) => logger.warn({ err: error, tenantId }, 'sweeper skipped a tenant')
     )
     for (const row of rows) {
-      if (!isJobName(row.job)) continue
+      const job = registry.jobs[row.job]
+      if (!job || !Object.hasOwn(registry.jobs, row.job)) continue
       report.scanned++
-      const outcome = await republish(row.job, row)
+      const outcome = await republish(job, row)
       if (outcome === 'published') report.published++
       if (outcome === 'retried') report.retried++
     }
@@ -54,33 +66,35 @@ export async function sweep({ ageMs }: { ageMs: number }): Promise<SweepReport> 
   return report
 }
 
-function staleWorkSql(schema: string, tenantId: number, ageMs: number) {
+/**
+ * The outbox rows older than the cutoff, and for every job of the registry
+ * with a `pendingTable`, that table's `pending` rows older than the cutoff
+ * without an outbox row (written before the outbox existed, or whose row
+ * was lost).
+ */
+function staleWorkSql(registry: JobRegistry, schema: string, tenantId: number, ageMs: number) {
   const cutoff = `now() - (?::bigint * interval '1 millisecond')`
-  return {
-    sql: `
-      (select ${tenantId}::bigint as tenant_id, job, ref_id, attempts, true as in_outbox
-       from ${schema}.outbox where created_at < ${cutoff} order by created_at limit ${ROWS_PER_TENANT})
-      union all
-      (select ${tenantId}::bigint, 'confirm-order', o.id, 0, false
-       from ${schema}.orders o
-       where o.status = 'pending' and o.created_at < ${cutoff}
-         and not exists (select 1 from ${schema}.outbox b where b.job = 'confirm-order' and b.ref_id = o.id)
-       order by o.created_at limit ${ROWS_PER_TENANT})
-      union all
-      (select ${tenantId}::bigint, 'apply-adjustment', a.id, 0, false
-       from ${schema}.stock_adjustments a
-       where a.status = 'pending' and a.created_at < ${cutoff}
-         and not exists (select 1 from ${schema}.outbox b where b.job = 'apply-adjustment' and b.ref_id = a.id)
-       order by a.created_at limit ${ROWS_PER_TENANT})`,
-    bindings: [ageMs, ageMs, ageMs],
+  const parts = [
+    `(select ${tenantId}::bigint as tenant_id, job, ref_id, attempts, true as in_outbox
+       from ${schema}.outbox where created_at < ${cutoff} order by created_at limit ${ROWS_PER_TENANT})`,
+  ]
+  for (const job of Object.values(registry.jobs)) {
+    if (!job.pendingTable) continue
+    const table = `${schema}.${quoteIdent(job.pendingTable)}`
+    const hasRow = outboxRowExistsSql(job.name, 'p.id', schema)
+    parts.push(`(select ${tenantId}::bigint, '${job.name}', p.id, 0, false
+       from ${table} p
+       where p.status = 'pending' and p.created_at < ${cutoff} and not exists (${hasRow})
+       order by p.created_at limit ${ROWS_PER_TENANT})`)
   }
+  return { sql: parts.join('\n      union all\n      '), bindings: parts.map(() => ageMs) }
 }
 
 async function republish(
-  job: JobName,
+  job: JobDefinition,
   row: StaleRow
 ): Promise<'published' | 'retried' | 'queued' | 'left'> {
-  const id = jobId(job, row.tenant_id, row.ref_id)
+  const id = jobId(job.name, row.tenant_id, row.ref_id)
   const queued = await queueForJob(job).getJob(id)
   const state = queued ? await queued.getState() : 'unknown'
 
@@ -102,11 +116,11 @@ async function republish(
   return 'published'
 }
 
-async function bumpAttempts(job: JobName, row: StaleRow) {
+async function bumpAttempts(job: JobDefinition, row: StaleRow) {
   await platformDb().rawQuery(
     `update ${quoteIdent(tenantSchema(row.tenant_id))}.outbox set attempts = attempts + 1
      where job = ? and ref_id = ?`,
-    [job, row.ref_id]
+    [job.name, row.ref_id]
   )
 }
 
@@ -114,7 +128,10 @@ async function bumpAttempts(job: JobName, row: StaleRow) {
  * Runs the sweeper every `intervalMs` in this process. With several worker
  * processes, a Redis lock lets one of them sweep per interval.
  */
-export function startSweeper({ intervalMs, ageMs }: { intervalMs: number; ageMs: number }): {
+export function startSweeper(
+  registry: JobRegistry,
+  { intervalMs, ageMs }: { intervalMs: number; ageMs: number }
+): {
   stop: () => Promise<void>
 } {
   let running: Promise<unknown> | undefined
@@ -131,7 +148,7 @@ export function startSweeper({ intervalMs, ageMs }: { intervalMs: number; ageMs:
         'NX'
       )
       if (lock !== 'OK' || stopped) return
-      const report = await sweep({ ageMs })
+      const report = await sweep(registry, { ageMs })
       if (report.published || report.retried) {
         logger.info(report, 'sweeper re-published work left in PostgreSQL')
       }

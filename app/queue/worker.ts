@@ -1,32 +1,21 @@
-import { Worker, type ConnectionOptions, type Job } from 'bullmq'
+import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
 import logger from '@adonisjs/core/services/logger'
 import { parseId } from '#helpers/ids'
-import { confirmOrder } from '#jobs/confirm_order'
-import { restoreStock } from '#jobs/restore_stock'
-import { applyAdjustment } from '#jobs/apply_adjustment'
 import { releasePriority } from '#queue/fairness'
 import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
 import { withLogger } from '#logging/log_context'
 import { observeJob } from '#metrics/worker_metrics'
 import {
-  isJobName,
-  JOBS,
-  QUEUE_NAMES,
   closeConnection,
   queueConnection,
   queuePrefix,
   type JobData,
   type JobName,
+  type JobRegistry,
   type QueueName,
 } from '#queue/queues'
-
-export const HANDLERS: Record<JobName, (data: JobData) => Promise<string>> = {
-  'confirm-order': confirmOrder,
-  'restore-stock': restoreStock,
-  'apply-adjustment': applyAdjustment,
-}
 
 /**
  * A job's lock is renewed every lockDuration / 2 while its handler runs
@@ -40,6 +29,8 @@ export const STALLED_INTERVAL_MS = 5_000
 const MAX_KEPT_FAILURES = 100
 
 export interface WorkerOptions {
+  /** The jobs to run (app/jobs/main.ts). */
+  registry: JobRegistry
   concurrency: number
   /** Runs the outbox sweeper in this process too. */
   sweep?: { intervalMs: number; ageMs: number }
@@ -56,10 +47,13 @@ export interface WorkerHandle {
 /**
  * Validates a job's data: every job names its tenant and its row.
  */
-export function jobData(job: Pick<Job, 'name' | 'data'>): { name: JobName; data: JobData } {
+export function jobData(
+  registry: JobRegistry,
+  job: Pick<Job, 'name' | 'data'>
+): { name: JobName; data: JobData } {
   const tenantId = parseId(job.data?.tenantId)
   const refId = parseId(job.data?.refId)
-  if (!isJobName(job.name) || tenantId === null || refId === null) {
+  if (!Object.hasOwn(registry.jobs, job.name) || tenantId === null || refId === null) {
     throw new InvalidJobDataError(`Malformed job ${job.name}: ${JSON.stringify(job.data)}`)
   }
   return { name: job.name, data: { tenantId, refId } }
@@ -79,22 +73,29 @@ export function jobLogger(job: Pick<Job, 'id' | 'name' | 'data'> | undefined, qu
 }
 
 /**
- * Runs one job: its handler re-enters the job's tenant with `withTenant`,
- * with the job's logger as the current logger (#logging/log_context). The
- * tenant's fairness counter is released once the job is finished for good
- * (completed, or its last attempt failed). Each run is counted in the
- * worker's metrics and logged with its outcome and duration.
+ * Runs one job: its handler (from the registry) re-enters the job's tenant
+ * with `withTenant`, with the job's logger as the current logger
+ * (#logging/log_context). The tenant's fairness counter is released once
+ * the job is finished for good (completed, or its last attempt failed).
+ * Each run is counted in the worker's metrics and logged with its outcome
+ * and duration; a job that asks to wait (DelayedError) is neither.
  */
-export async function processJob(job: Job, queueName: QueueName): Promise<string> {
+export async function processJob(
+  registry: JobRegistry,
+  job: Job,
+  queueName: QueueName,
+  token?: string
+): Promise<string> {
   const log = jobLogger(job, queueName)
   const started = process.hrtime.bigint()
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9
   return withLogger(log, async () => {
     let name: JobName | undefined
     try {
-      const parsed = jobData(job)
+      const parsed = jobData(registry, job)
       name = parsed.name
-      const outcome = await HANDLERS[parsed.name](parsed.data)
+      const handler = await registry.jobs[parsed.name].handler()
+      const outcome = await handler(parsed.data, { job, token })
       await releasePriority(queueName, parsed.data.tenantId).catch(() => {})
       const seconds = elapsed()
       observeJob(queueName, parsed.name, outcome, seconds)
@@ -104,6 +105,7 @@ export async function processJob(job: Job, queueName: QueueName): Promise<string
       )
       return outcome
     } catch (error) {
+      if (error instanceof DelayedError) throw error
       const final = isPermanent(error) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
       const tenantId = parseId(job.data?.tenantId)
       if (final && name && tenantId !== null) {
@@ -122,21 +124,24 @@ export async function processJob(job: Job, queueName: QueueName): Promise<string
  */
 export function startWorkers(options: WorkerOptions): WorkerHandle {
   const failures: WorkerHandle['failures'] = []
+  const { registry } = options
   const connections: ConnectionOptions[] = []
-  const workers = QUEUE_NAMES.map((queueName) => {
+  const workers = Object.entries(registry.queues).map(([queueName, definition]) => {
     const connection = queueConnection({ ...options.connection, maxRetriesPerRequest: null })
     connections.push(connection)
-    const worker = new Worker(queueName, (job) => processJob(job, queueName), {
-      connection,
-      prefix: queuePrefix(),
-      concurrency:
-        queueName === JOBS['confirm-order'].queue
-          ? options.concurrency
-          : Math.max(1, Math.ceil(options.concurrency / 4)),
-      lockDuration: LOCK_DURATION_MS,
-      stalledInterval: STALLED_INTERVAL_MS,
-      maxStalledCount: 3,
-    })
+    const worker = new Worker(
+      queueName,
+      (job, token) => processJob(registry, job, queueName, token),
+      {
+        connection,
+        prefix: queuePrefix(),
+        concurrency: definition.concurrency(options.concurrency),
+        settings: definition.settings,
+        lockDuration: LOCK_DURATION_MS,
+        stalledInterval: STALLED_INTERVAL_MS,
+        maxStalledCount: 3,
+      }
+    )
     worker.on('failed', (job, error) => {
       failures.push({ jobId: job?.id, name: job?.name ?? '?', error })
       if (failures.length > MAX_KEPT_FAILURES) failures.shift()
@@ -156,7 +161,7 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     })
     return worker
   })
-  const sweeper = options.sweep ? startSweeper(options.sweep) : undefined
+  const sweeper = options.sweep ? startSweeper(registry, options.sweep) : undefined
 
   return {
     workers,

@@ -1,7 +1,9 @@
 import { inject } from '@adonisjs/core'
 import AppException from '#exceptions/app_exception'
 import { currentTenant } from '#tenancy/context'
-import { relayAfterCommit } from '#queue/outbox'
+import { completeOutbox, recordOutbox, relayAfterCommit } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
+import { recordOrderEvent } from '#services/order_events'
 import type { LockedOrderRow } from '#models/order'
 import type { OrderStatus } from '#validators/order'
 
@@ -48,6 +50,9 @@ export class OrderLifecycleService {
         order.id,
       ] as never)
     }
+    if (changes.status === 'shipped' || changes.status === 'delivered') {
+      await recordOrderEvent(`order.${changes.status}`, order.id)
+    }
   }
 
   /**
@@ -64,16 +69,12 @@ export class OrderLifecycleService {
       order.id,
     ])
     if (order.status === 'pending') {
-      await trx.rawQuery(`delete from outbox where job = 'confirm-order' and ref_id = ?`, [
-        order.id,
-      ])
-      return
+      await completeOutbox(JOBS['confirm-order'].name, order.id)
+    } else {
+      await recordOutbox(JOBS['restore-stock'].name, order.id)
+      relayAfterCommit(JOBS['restore-stock'], order.id)
     }
-    await trx.rawQuery(
-      `insert into outbox (job, ref_id) values ('restore-stock', ?) on conflict (job, ref_id) do nothing`,
-      [order.id]
-    )
-    relayAfterCommit('restore-stock', order.id)
+    await recordOrderEvent('order.cancelled', order.id)
   }
 }
 

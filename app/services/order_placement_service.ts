@@ -6,7 +6,10 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import AppException from '#exceptions/app_exception'
 import { currentTenant, tenantQuery } from '#tenancy/context'
 import { OrderService } from '#services/order_service'
-import { relayAfterCommit } from '#queue/outbox'
+import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
+import OrderTransformer from '#transformers/order_transformer'
+import { recordWebhookEvent } from '#webhooks/record_event'
 import type { OrderRow } from '#models/order'
 import { MAX_QTY } from '#validators/order'
 import type { AuthPrincipal } from '#auth/jwt_guard'
@@ -98,8 +101,10 @@ export class OrderPlacementService {
       throw error
     }
 
-    relayAfterCommit('confirm-order', orderId)
-    return { order: await this.orders.find(principal, orderId), replayed: false }
+    relayAfterCommit(JOBS['confirm-order'], orderId)
+    const order = await this.orders.find(principal, orderId)
+    await recordWebhookEvent('order.created', new OrderTransformer(order).toObject())
+    return { order, replayed: false }
   }
 
   /**
@@ -145,7 +150,7 @@ const PLACE_SQL = `
     order by l.position
     returning id
   ), outbox_row as (
-    insert into outbox (job, ref_id) select 'confirm-order', id from new_order
+    ${outboxInsertSql(JOBS['confirm-order'].name, 'new_order')}
     returning id
   ), key_row as (
     insert into idempotency_keys (customer_id, key, request_hash, order_id)

@@ -7,6 +7,8 @@ import { moveStock, recordInitialStock } from '#services/stock_ledger'
 import { UserService } from '#services/user_service'
 import { PRODUCT_COLUMNS, type ProductRow } from '#models/product'
 import { STOCK_MOVEMENT_COLUMNS, type StockMovementRow } from '#models/stock_movement'
+import ProductTransformer from '#transformers/product_transformer'
+import { recordWebhookEvent } from '#webhooks/record_event'
 import type { ProductInput, ProductListQuery, ProductPatch } from '#validators/product'
 
 /**
@@ -97,6 +99,7 @@ export class ProductService {
       })
       .returning(PRODUCT_COLUMNS)
     await recordInitialStock(row.id, input.stock)
+    await recordWebhookEvent('product.created', new ProductTransformer(row).toObject())
     return row
   }
 
@@ -131,6 +134,7 @@ export class ProductService {
       .where('id', product.id)
       .update(columns)
       .returning(PRODUCT_COLUMNS)
+    await recordWebhookEvent('product.updated', new ProductTransformer(row).toObject())
     return row
   }
 
@@ -140,6 +144,7 @@ export class ProductService {
    */
   async delete(product: ProductRow) {
     await tenantQuery('products').where('id', product.id).delete()
+    await recordWebhookEvent('product.deleted', new ProductTransformer(product).toObject())
   }
 
   /**

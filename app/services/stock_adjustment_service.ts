@@ -3,7 +3,8 @@ import AppException from '#exceptions/app_exception'
 import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
 import { ProductService } from '#services/product_service'
-import { relayAfterCommit } from '#queue/outbox'
+import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
 import { STOCK_ADJUSTMENT_COLUMNS, type StockAdjustmentRow } from '#models/stock_adjustment'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 
@@ -37,12 +38,12 @@ export class StockAdjustmentService {
          values (?, ?, ?, ?)
          returning ${STOCK_ADJUSTMENT_COLUMNS.join(', ')}
        ), outbox_row as (
-         insert into outbox (job, ref_id) select 'apply-adjustment', id from adjustment
+         ${outboxInsertSql(JOBS['apply-adjustment'].name, 'adjustment')}
        )
        select * from adjustment`,
       [productId, input.delta, input.reason, principal.id]
     )
-    relayAfterCommit('apply-adjustment', rows[0].id)
+    relayAfterCommit(JOBS['apply-adjustment'], rows[0].id)
     return rows[0]
   }
 

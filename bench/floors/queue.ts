@@ -20,11 +20,12 @@ function redisConnection(ctx: BenchContext) {
  * (bench/floors/queue_floor_worker.ts) and measures how fast it drains it:
  * jobs / (end of the last job - start of the first).
  */
-async function drain(
+export async function drain(
   ctx: BenchContext,
-  mode: 'empty' | 'transaction',
+  mode: 'empty' | 'transaction' | 'fetch',
   count: number,
-  data: () => Record<string, unknown>
+  data: () => Record<string, unknown>,
+  concurrency: string | number = ctx.env.common.WORKER_CONCURRENCY
 ): Promise<number> {
   const name = `floor-${mode}`
   const queue = new Queue(name, { connection: redisConnection(ctx), prefix: PREFIX })
@@ -50,7 +51,7 @@ async function drain(
           QUEUE_PREFIX: PREFIX,
           MODE: mode,
           COUNT: String(count),
-          CONCURRENCY: ctx.env.common.WORKER_CONCURRENCY,
+          CONCURRENCY: String(concurrency),
         },
         timeoutMs: 180_000,
       }

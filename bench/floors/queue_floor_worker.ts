@@ -3,6 +3,8 @@
  * application's) draining a queue the harness filled beforehand.
  *
  * - MODE=empty: each job does nothing; the cost of BullMQ itself.
+ * - MODE=fetch: each job does one `fetch` POST to `job.data.url` (a
+ *   receiver of the harness): the least a webhook delivery can do.
  * - MODE=transaction: each job runs one tenant transaction with `pg`:
  *   `BEGIN; set_config('search_path', …, true)` (one simple-protocol
  *   query), one locking read of a product row, `COMMIT`: three round trips,
@@ -56,6 +58,17 @@ const worker = new Worker(
   async (job) => {
     first ??= performance.now()
     if (mode === 'transaction') await transaction(job.data)
+    if (mode === 'fetch') {
+      const response = await fetch(job.data.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: job.id, type: 'floor', data: job.data }),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(10_000),
+      })
+      await response.arrayBuffer()
+      if (response.status >= 300) throw new Error(`receiver answered ${response.status}`)
+    }
     if (++done === count) {
       const last = performance.now()
       process.stdout.write(`${JSON.stringify({ first, last, count })}\n`)

@@ -143,6 +143,8 @@ export function benchEnv(): BenchEnv {
     QUEUE_PREFIX: 'bench',
     SWEEP_INTERVAL_MS: base.SWEEP_INTERVAL_MS ?? '10000',
     SWEEP_AGE_MS: base.SWEEP_AGE_MS ?? '30000',
+    // The webhooks scenario delivers to receivers on loopback.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
     // e.g. BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=tmp/profiles" to profile the API and worker
     ...(process.env.BENCH_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
   }

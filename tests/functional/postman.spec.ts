@@ -68,8 +68,9 @@ test.group('Postman collection', (group) => {
     if (!existsSync(WORKER_MODULE)) return
     const { resetQueues } = await import('#tests/support/orders')
     const { startWorkers } = await import('#queue/worker')
+    const { registry } = await import('#jobs/main')
     await resetQueues()
-    workers = startWorkers({ concurrency: 2 })
+    workers = startWorkers({ registry, concurrency: 2 })
   })
   group.teardown(async () => {
     await workers?.close()

@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import { JOBS } from '#jobs/main'
 import db from '#tests/support/platform_db'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import { registerTestRoutes, testRouteFetch } from '#tests/support/test_routes'
@@ -28,7 +29,7 @@ async function rowsWithSku(tenant: GivenTenant, sku: string) {
  * The ids of every confirm-order job published for the tenant, in any state.
  */
 async function publishedFor(tenant: GivenTenant): Promise<number[]> {
-  const jobs = await queueForJob('confirm-order').getJobs([
+  const jobs = await queueForJob(JOBS['confirm-order']).getJobs([
     'waiting',
     'prioritized',
     'active',

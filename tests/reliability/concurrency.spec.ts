@@ -16,6 +16,7 @@ import {
   givenTenantWithCustomers,
 } from '#tests/support/orders'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
+import { registry } from '#jobs/main'
 import { confirmOrder } from '#jobs/confirm_order'
 import { queue } from '#queue/queues'
 
@@ -56,7 +57,7 @@ test.group('Reliability: concurrency', (group) => {
     assert,
   }) => {
     const product = await givenProduct(tenant, { stock: 20 })
-    workers = startWorkers({ concurrency: 8 })
+    workers = startWorkers({ registry, concurrency: 8 })
     await placeAll(
       client,
       Array.from({ length: 60 }, (_, index) => ({
@@ -84,7 +85,7 @@ test.group('Reliability: concurrency', (group) => {
       Array.from({ length: 4 }, () => givenProduct(tenant, { stock: 1000 }))
     )
     const ids = products.map((product) => product.id)
-    workers = startWorkers({ concurrency: 8 })
+    workers = startWorkers({ registry, concurrency: 8 })
     await placeAll(
       client,
       Array.from({ length: 48 }, (_, index) => {
@@ -130,7 +131,7 @@ test.group('Reliability: concurrency', (group) => {
     assert.equal(outcomes.filter((outcome) => outcome === 'skipped').length, 4)
 
     // The queue delivers it again under other job ids.
-    workers = startWorkers({ concurrency: 4 })
+    workers = startWorkers({ registry, concurrency: 4 })
     const copies = [1, 2, 3].map((copy) => `confirm-order-copy${copy}-${tenant.id}-${orderId}`)
     for (const jobId of copies) {
       await queue('orders').add('confirm-order', { tenantId: tenant.id, refId: orderId }, { jobId })
@@ -177,7 +178,7 @@ test.group('Reliability: concurrency', (group) => {
       const counts = await queue('orders').getJobCounts('prioritized', 'waiting')
       return counts.prioritized + counts.waiting === 121
     })
-    workers = startWorkers({ concurrency: 1 })
+    workers = startWorkers({ registry, concurrency: 1 })
     await eventually(async () => (await countWithStatus(quiet.id, 'confirmed')) === 1, {
       message: `quiet tenant's order ${quietOrder} confirmed`,
     })

@@ -157,7 +157,7 @@ test.group('Reliability: worker processes', (group) => {
     const status = JSON.parse(output.slice(output.indexOf('{')))
     assert.deepEqual(
       status.queues.map((entry: { name: string }) => entry.name),
-      ['orders', 'stock-adjustments']
+      ['orders', 'stock-adjustments', 'webhooks']
     )
     assert.isAtLeast(status.queues[0].waiting, 2)
     assert.isAtLeast(status.pending_orders, 2)

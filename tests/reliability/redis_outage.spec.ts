@@ -18,6 +18,7 @@ import {
 } from '#tests/support/orders'
 import { privateRedis, type PrivateRedis } from '#tests/support/processes'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
+import { registry } from '#jobs/main'
 import { configureQueueConnection, queue } from '#queue/queues'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
@@ -42,7 +43,7 @@ test.group('Reliability: Redis loses the queue', (group) => {
     cleanup,
   }) => {
     const product = await givenProduct(tenant, { stock: 25 })
-    workers = startWorkers({ concurrency: 4, sweep: FAST_SWEEP })
+    workers = startWorkers({ registry, concurrency: 4, sweep: FAST_SWEEP })
     await placeOneUnitOrders(client, customers, product.id, 10)
     await eventually(async () => (await finalCount(tenant.id)) === 10)
 
@@ -95,7 +96,7 @@ test.group('Reliability: Redis down', (group) => {
     const tenant = await givenTenant()
     const customer = await givenUser(tenant, 'customer')
     const product = await givenProduct(tenant, { stock: 5 })
-    workers = startWorkers({ concurrency: 2, sweep: FAST_SWEEP })
+    workers = startWorkers({ registry, concurrency: 2, sweep: FAST_SWEEP })
 
     const [before] = await placeOneUnitOrders(client, [customer], product.id, 1)
     await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 1, {

@@ -2,7 +2,8 @@ import db from '#tests/support/platform_db'
 import type { ApiClient } from '@japa/api-client'
 import { givenTenant, givenUser, type GivenUser } from '#tests/support/fixtures'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
-import { closeQueues, QUEUE_NAMES, queue, queuePrefix, queueRedis } from '#queue/queues'
+import { closeQueues, queue, queuePrefix, queueRedis } from '#queue/queues'
+import { QUEUE_NAMES } from '#jobs/main'
 import { masters } from '#queue/redis_options'
 
 /**

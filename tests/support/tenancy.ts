@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import app from '@adonisjs/core/services/app'
 import db from '#tests/support/platform_db'
@@ -60,10 +60,15 @@ export async function dropTenants(ids: number[]) {
 export async function tenantMigrationsFixture(extra: Record<string, string>) {
   const directory = app.makePath('tmp', `tenant_migrations_${process.pid}_${++counter}`)
   await mkdir(directory, { recursive: true })
-  await writeFile(
-    join(directory, '0001_create_commerce_tables.ts'),
-    "export { default } from '#database/tenant_migrations/0001_create_commerce_tables'\n"
-  )
+  // The application's own migrations first, re-exported.
+  for (const file of await readdir(app.makePath('database/tenant_migrations'))) {
+    if (!/\.(ts|js)$/.test(file) || file.endsWith('.d.ts')) continue
+    const name = file.replace(/\.(ts|js)$/, '')
+    await writeFile(
+      join(directory, `${name}.ts`),
+      `export { default } from '#database/tenant_migrations/${name}'\n`
+    )
+  }
   for (const [file, source] of Object.entries(extra)) {
     await writeFile(join(directory, file), source)
   }

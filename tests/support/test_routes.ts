@@ -4,7 +4,8 @@ import env from '#start/env'
 import { middleware } from '#start/kernel'
 import AppException from '#exceptions/app_exception'
 import { currentTenant } from '#tenancy/context'
-import { relayAfterCommit } from '#queue/outbox'
+import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
+import { JOBS } from '#jobs/main'
 
 /**
  * Routes that exist only in test runs (registered when a spec imports this
@@ -39,11 +40,11 @@ export function registerTestRoutes() {
           `with product as (
              insert into products (name, sku, price, stock) values (?, ?, 1, 0) returning id
            )
-           insert into outbox (job, ref_id) select 'confirm-order', id from product
+           ${outboxInsertSql(JOBS['confirm-order'].name, 'product')}
            returning ref_id as id`,
           [sku, sku]
         )
-        relayAfterCommit('confirm-order', rows[0].id)
+        relayAfterCommit(JOBS['confirm-order'], rows[0].id)
         if (params.outcome === 'conflict') throw AppException.conflict('Refused after writing')
         if (params.outcome === 'validation') await request.validateUsing(needsName)
         if (params.outcome === 'database') {

@@ -279,7 +279,13 @@ test.group('tenants:* commands', (group) => {
     assert.equal(noop.exitCode, 0, noop.output)
     assert.include(noop.output, 'Nothing to migrate')
 
-    const rolledBack = await run('tenants:migrate:rollback', ['--tenant', String(tenant.id)])
+    const migrations = await tenantMigrations()
+    const rolledBack = await run('tenants:migrate:rollback', [
+      '--tenant',
+      String(tenant.id),
+      '--step',
+      String(migrations.length),
+    ])
     assert.equal(rolledBack.exitCode, 0, rolledBack.output)
     assert.isNull((await tenantRow(tenant.id))!.migration_version)
 

@@ -48,9 +48,14 @@ export default class extends BaseSchema {
 }
 `
 
-const V1 = '0001_create_commerce_tables'
-const V2 = '0002_create_gift_cards'
-const V3 = '0003_index_gift_cards'
+/**
+ * The application's own tenant migrations (V1 is the latest of them, the
+ * version of a newly provisioned tenant), then the two of this test.
+ */
+const APP = ['0001_create_commerce_tables', '0002_create_webhook_tables']
+const V1 = APP.at(-1)!
+const V2 = '9002_create_gift_cards'
+const V3 = '9003_index_gift_cards'
 const TENANTS = 200
 
 async function versions(ids: number[]): Promise<Map<number, string | null>> {
@@ -126,8 +131,8 @@ test.group('Tenant migrator', (group) => {
   test('compiles the migrations of its own directory, apart from the application ones', async ({
     assert,
   }) => {
-    assert.deepEqual(await migrationNames(migrator), [V1, V2, V3])
-    assert.deepEqual(await migrationNames(new TenantMigrator()), [V1])
+    assert.deepEqual(await migrationNames(migrator), [...APP, V2, V3])
+    assert.deepEqual(await migrationNames(new TenantMigrator()), APP)
   })
 
   test('never runs more tenants at once than the pool has connections', ({ assert }) => {
@@ -204,10 +209,10 @@ test.group('Tenant migrator', (group) => {
 
     // The failing tenant moved not at all: 0002's first statement is undone.
     assert.isFalse(await tableExists(broken, 'gift_cards'))
-    assert.deepEqual(await ledgerNames(broken), [V1])
+    assert.deepEqual(await ledgerNames(broken), APP)
     // A migrated tenant has both migrations in its ledger, in a new batch.
     assert.deepEqual(await ledger(ids[0]), [
-      { name: V1, batch: 1 },
+      ...APP.map((name) => ({ name, batch: 1 })),
       { name: V2, batch: 2 },
       { name: V3, batch: 2 },
     ])
@@ -245,7 +250,7 @@ test.group('Tenant migrator', (group) => {
     assert.lengthOf(result.failed, 1)
     assert.equal(result.failed[0].code, '23505')
     assert.equal(await versionOf(tenant), V2)
-    assert.lengthOf(await ledger(tenant), 3)
+    assert.lengthOf(await ledger(tenant), APP.length + 2)
 
     await db.rawQuery('update public.tenants set migration_version = ? where id = ?', [V3, tenant])
   })
@@ -281,7 +286,7 @@ test.group('Tenant migrator', (group) => {
     assert.equal(countOf(await versions(ids), V1), TENANTS)
     assert.isFalse(await tableExists(ids[0], 'gift_cards'))
     assert.isFalse(await columnExists(ids[0], 'products', 'gift_card_id'))
-    assert.deepEqual(await ledgerNames(ids[0]), [V1])
+    assert.deepEqual(await ledgerNames(ids[0]), APP)
 
     const subset = ids.slice(0, 10)
     await migrator.migrate({ tenantIds: subset })
@@ -303,7 +308,7 @@ test.group('Tenant migrator', (group) => {
     assert,
   }) => {
     const tenant = ids[42]
-    const down = await migrator.rollback({ tenantIds: [tenant], step: 5 })
+    const down = await migrator.rollback({ tenantIds: [tenant], step: APP.length + 2 })
     assert.deepEqual(down.succeeded, [tenant])
     assert.isNull(await versionOf(tenant))
     assert.isFalse(await tableExists(tenant, 'products'))

@@ -1,0 +1,229 @@
+import { DelayedError } from 'bullmq'
+import { withTenant } from '#tenancy/context'
+import { completeOutbox, outboxDoneSql } from '#queue/outbox'
+import type { JobHandler } from '#queue/queues'
+import { JOBS } from '#jobs/main'
+import webhooksConfig from '#config/webhooks'
+import { openSecret, signatureHeader } from '#webhooks/signature'
+import { checkUrl, RefusedUrlError } from '#webhooks/url_guard'
+import { send, type SendResult } from '#webhooks/http_sender'
+import { acquireSlot, releaseSlot } from '#webhooks/slots'
+
+export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped'
+
+/**
+ * A failed attempt that will be retried: BullMQ schedules the next one
+ * after `delayMs` (the queue's backoff strategy reads it), the delay also
+ * written to the delivery's `next_attempt_at`.
+ */
+export class DeliveryAttemptError extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * The delay before retry number `retry` (1 = the first retry): the
+ * backoff base doubled each time, capped, with full jitter on its upper
+ * half so receivers that failed together are not retried together.
+ */
+export function retryDelay(retry: number): number {
+  const { backoffBaseMs, maxDelayMs } = webhooksConfig
+  const ceiling = Math.min(maxDelayMs, backoffBaseMs * 2 ** Math.min(retry - 1, 30))
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
+}
+
+interface Target {
+  id: number
+  status: string
+  attempts: number
+  endpoint_id: number
+  url: string
+  is_active: boolean
+  secret_encrypted: string
+  previous_secret_encrypted: string | null
+  previous_valid: boolean
+  uid: string
+  body: string
+  window_elapsed_ms: number
+}
+
+const JOB = JOBS['deliver-webhook'].name
+
+/**
+ * Delivers one webhook (one event to one endpoint), at least once:
+ * 1. a short tenant transaction reads the delivery, its endpoint and its
+ *    event (a delivery no longer pending, or whose endpoint is gone, is
+ *    done; one whose endpoint is disabled is `failed`);
+ * 2. with a concurrency slot of the endpoint and of the tenant (or the job
+ *    waits a moment), and no database connection held, the URL is checked
+ *    again on its resolved address and the signed POST is sent;
+ * 3. a second short transaction records the outcome: `delivered`; or a
+ *    retry later (the job is retried by BullMQ with the delay stored in
+ *    `next_attempt_at`); or, once the retry window (24 hours) has passed,
+ *    `failed`, counting one more consecutive failure of the endpoint,
+ *    which is disabled at the 20th. The outbox row goes when the delivery
+ *    is final.
+ * A worker killed during step 2 leaves the job to BullMQ's stalled check:
+ * it runs again, with the same event id in `webhook-id`.
+ */
+export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, token }) => {
+  const target = await withTenant(tenantId, async (trx) => {
+    const { rows } = await trx.rawQuery<{ rows: Target[] }>(
+      `select d.id, d.status, d.attempts, d.endpoint_id, e.url, e.is_active, e.secret_encrypted,
+              e.previous_secret_encrypted,
+              coalesce(e.previous_secret_expires_at > now(), false) as previous_valid,
+              ev.uid, ev.body,
+              (extract(epoch from now() - d.retry_window_started_at) * 1000)::bigint as window_elapsed_ms
+       from webhook_deliveries d
+       join webhook_endpoints e on e.id = d.endpoint_id
+       join webhook_events ev on ev.id = d.event_id
+       where d.id = ?`,
+      [refId]
+    )
+    const row = rows[0]
+    if (!row || row.status !== 'pending') {
+      await completeOutbox(JOB, refId)
+      return null
+    }
+    if (!row.is_active) {
+      await trx.rawQuery(
+        `with done as (${outboxDoneSql(JOB)})
+         update webhook_deliveries set status = 'failed', next_attempt_at = null,
+           last_error = 'The endpoint is disabled', updated_at = now()
+         where id = ?`,
+        [refId, refId]
+      )
+      return null
+    }
+    return row
+  })
+  if (!target) return 'skipped'
+
+  const owner = `${job.id}:${token ?? ''}`
+  const slot = await acquireSlot(tenantId, target.endpoint_id, owner, {
+    perEndpoint: webhooksConfig.perEndpoint,
+    perTenant: webhooksConfig.perTenant,
+    holdMs: webhooksConfig.timeoutMs + 5_000,
+  })
+  if (!slot) {
+    await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 400), token)
+    throw new DelayedError()
+  }
+  let result: SendResult
+  try {
+    result = await attempt(target)
+  } finally {
+    await releaseSlot(tenantId, target.endpoint_id, owner).catch(() => {})
+  }
+
+  const retryIn = await recordOutcome(tenantId, target, result)
+  if (result.ok) return 'delivered'
+  if (retryIn === null) return 'failed'
+  throw new DeliveryAttemptError(result.error ?? 'failed', retryIn)
+}
+
+/**
+ * One attempt: the URL checked on the addresses its host resolves to now,
+ * then the POST to the first of them, signed with every valid secret.
+ */
+async function attempt(target: Target): Promise<SendResult> {
+  let checked: Awaited<ReturnType<typeof checkUrl>>
+  try {
+    checked = await checkUrl(target.url, { allowPrivate: webhooksConfig.allowPrivate })
+  } catch (error) {
+    const message = error instanceof RefusedUrlError ? error.message : String(error)
+    return { ok: false, statusCode: null, error: `Refused: ${message}` }
+  }
+  const secrets = [openSecret(target.secret_encrypted)]
+  if (target.previous_valid && target.previous_secret_encrypted) {
+    secrets.push(openSecret(target.previous_secret_encrypted))
+  }
+  const timestamp = Math.floor(Date.now() / 1000)
+  return send(
+    checked.url,
+    checked.addresses[0],
+    {
+      'webhook-id': target.uid,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(secrets, target.uid, timestamp, target.body),
+    },
+    target.body,
+    { timeoutMs: webhooksConfig.timeoutMs, maxResponseBytes: webhooksConfig.maxResponseBytes }
+  )
+}
+
+/**
+ * Records the attempt. Returns the retry delay in ms when the delivery
+ * stays pending, null when it is final (or gone).
+ */
+async function recordOutcome(
+  tenantId: number,
+  target: Target,
+  result: SendResult
+): Promise<number | null> {
+  return withTenant(tenantId, async (trx) => {
+    if (result.ok) {
+      await trx.rawQuery(
+        `with delivered as (
+           update webhook_deliveries set status = 'delivered', attempts = attempts + 1,
+             last_status_code = ?, last_error = null, delivered_at = now(),
+             next_attempt_at = null, updated_at = now()
+           where id = ? and status = 'pending'
+           returning endpoint_id
+         ), endpoint as (
+           update webhook_endpoints set consecutive_failures = 0
+           where id in (select endpoint_id from delivered) and consecutive_failures <> 0
+         )
+         ${outboxDoneSql(JOB)}`,
+        [result.statusCode, target.id, target.id] as never
+      )
+      return null
+    }
+
+    const error = (result.error ?? 'failed').replaceAll('\u0000', '').slice(0, 1_000)
+    if (Number(target.window_elapsed_ms) < webhooksConfig.retryWindowMs) {
+      const delay = retryDelay(target.attempts + 1)
+      const { rows } = await trx.rawQuery(
+        `update webhook_deliveries set attempts = attempts + 1, last_status_code = ?,
+           last_error = ?, updated_at = now(),
+           next_attempt_at = now() + (?::bigint * interval '1 millisecond')
+         where id = ? and status = 'pending'
+         returning id`,
+        [result.statusCode, error, delay, target.id] as never
+      )
+      return rows[0] ? delay : null
+    }
+
+    await trx.rawQuery(
+      `with failed as (
+         update webhook_deliveries set status = 'failed', attempts = attempts + 1,
+           last_status_code = ?, last_error = ?, next_attempt_at = null, updated_at = now()
+         where id = ? and status = 'pending'
+         returning endpoint_id
+       ), endpoint as (
+         update webhook_endpoints set
+           consecutive_failures = consecutive_failures + 1,
+           is_active = is_active and consecutive_failures + 1 < ?,
+           disabled_reason = case when is_active and consecutive_failures + 1 >= ?
+             then ? else disabled_reason end,
+           updated_at = now()
+         where id in (select endpoint_id from failed)
+       )
+       ${outboxDoneSql(JOB)}`,
+      [
+        result.statusCode,
+        error,
+        target.id,
+        webhooksConfig.disableAfter,
+        webhooksConfig.disableAfter,
+        `Disabled after ${webhooksConfig.disableAfter} consecutive failed deliveries (last: ${error.slice(0, 200)})`,
+        target.id,
+      ] as never
+    )
+    return null
+  })
+}

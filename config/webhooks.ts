@@ -1,0 +1,47 @@
+import env from '#start/env'
+
+/**
+ * Webhook delivery (docs/design/webhooks.md). The timeout, the redirect
+ * rule and the 24-hour minimum of retries are the contract's; the rest is
+ * tuning.
+ */
+const webhooksConfig = {
+  /**
+   * Allows `http` and loopback/private addresses (development and tests
+   * only: in production every URL must be https and public).
+   */
+  allowPrivate: env.get('WEBHOOK_ALLOW_PRIVATE', false),
+
+  /**
+   * Delay before the first retry; each next one doubles (with jitter), up
+   * to `maxDelayMs`.
+   */
+  backoffBaseMs: env.get('WEBHOOK_BACKOFF_BASE_MS', 10_000),
+  maxDelayMs: env.get('WEBHOOK_BACKOFF_MAX_MS', 3_600_000),
+
+  /**
+   * How long a delivery is retried before it is `failed` (at least 24
+   * hours outside tests).
+   */
+  retryWindowMs: env.get('WEBHOOK_RETRY_WINDOW_MS', 24 * 3_600_000),
+
+  /**
+   * Deliveries a worker process runs at once (HTTP calls, no database
+   * connection held during them), and at most how many of them go to one
+   * endpoint and to one tenant.
+   */
+  concurrency: env.get('WEBHOOK_CONCURRENCY', 32),
+  perEndpoint: env.get('WEBHOOK_ENDPOINT_CONCURRENCY', 2),
+  perTenant: env.get('WEBHOOK_TENANT_CONCURRENCY', 8),
+
+  /** The contract's: any 2xx within 10 seconds is a success. */
+  timeoutMs: 10_000,
+  /** Bytes of a receiver's answer read (and kept, truncated, as last_error). */
+  maxResponseBytes: 4_096,
+  /** Consecutive failed deliveries that disable an endpoint. */
+  disableAfter: 20,
+  /** How long a rotated-out secret still signs. */
+  rotationOverlapMs: 24 * 3_600_000,
+}
+
+export default webhooksConfig
