@@ -82,4 +82,10 @@ export default await Env.create(APP_ROOT, {
   QUEUE_PREFIX: Env.schema.string.optional(),
   SWEEP_INTERVAL_MS: Env.schema.number.optional(),
   SWEEP_AGE_MS: Env.schema.number.optional(),
+
+  /*
+  | Pool of ready tenant schemas (0 = off) and how often the worker refills it
+  */
+  TENANT_POOL_SIZE: Env.schema.number.optional(),
+  TENANT_POOL_INTERVAL_MS: Env.schema.number.optional(),
 })

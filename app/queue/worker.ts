@@ -8,6 +8,7 @@ import { applyAdjustment } from '#jobs/apply_adjustment'
 import { releasePriority } from '#queue/fairness'
 import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
+import { startPoolRefill } from '#queue/pool_refill'
 import {
   isJobName,
   JOBS,
@@ -119,13 +120,21 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     return worker
   })
   const sweeper = options.sweep ? startSweeper(options.sweep) : undefined
+  // The pool of ready tenant schemas is refilled by the workers too.
+  const poolRefill = startPoolRefill({ connection: options.connection }).catch((error) => {
+    logger.error({ err: error }, 'tenant pool refill could not start')
+    return undefined
+  })
 
   return {
     workers,
     failures,
     async close() {
       await sweeper?.stop()
-      await Promise.all(workers.map((worker) => worker.close()))
+      await Promise.all([
+        ...workers.map((worker) => worker.close()),
+        poolRefill.then((handle) => handle?.close()),
+      ])
     },
   }
 }

@@ -13,6 +13,20 @@ export function parseTenantId(value: unknown): number | null {
   return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : null
 }
 
+/**
+ * A spare schema of the pool (see tenant_pool.ts): named from the id of its
+ * `public.tenant_spares` row, renamed to `tenant_<id>` when a sign-up
+ * claims it.
+ */
+export const SPARE_SCHEMA_PATTERN = /^tenant_spare_[1-9][0-9]*$/
+
+export function spareSchema(spareId: number): string {
+  if (parseTenantId(spareId) === null) {
+    throw new TypeError(`Invalid spare id: ${String(spareId)}`)
+  }
+  return `tenant_spare_${spareId}`
+}
+
 export function tenantSchema(tenantId: number): string {
   if (parseTenantId(tenantId) === null) {
     throw new TypeError(`Invalid tenant id: ${String(tenantId)}`)
