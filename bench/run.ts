@@ -27,6 +27,7 @@ import {
 import { sleep } from './lib/stats.ts'
 import { measureQueueFloor } from './floors/queue.ts'
 import { measureReadFloor } from './floors/read.ts'
+import { archive } from './scenarios/archive.ts'
 import { fairness } from './scenarios/fairness.ts'
 import { migrate } from './scenarios/migrate.ts'
 import { pipeline } from './scenarios/pipeline.ts'
@@ -35,7 +36,16 @@ import { read } from './scenarios/read.ts'
 import { scale } from './scenarios/scale.ts'
 import { write } from './scenarios/write.ts'
 
-const SCENARIOS: Scenario[] = [read, write, pipeline, fairness, provisioning, scale, migrate]
+const SCENARIOS: Scenario[] = [
+  read,
+  write,
+  pipeline,
+  fairness,
+  provisioning,
+  scale,
+  migrate,
+  archive,
+]
 const ORDER = SCENARIOS.map((scenario) => scenario.name)
 /** no scenario may run longer than this */
 const SCENARIO_LIMIT_MS = 20 * 60_000
