@@ -80,21 +80,24 @@ export class TenantPool {
   async claim(trx: TransactionClientContract, tenantId: number): Promise<number | null> {
     const latest = await latestMigration()
     if (!latest) return null
-    const { rows } = await trx.rawQuery(
+    // Straight to the transaction's pg connection: this is the whole schema
+    // part of a sign-up, and knex's query building costs as much as a round trip.
+    const connection = await trxConnection(trx)
+    const { rows } = await connection.query(
       `with spare as (
          delete from public.tenant_spares
-         where id = (select id from public.tenant_spares where migration_version = ?
+         where id = (select id from public.tenant_spares where migration_version = $1
                      order by id limit 1 for update skip locked)
          returning id, migration_version
        )
        update public.tenants t set migration_version = spare.migration_version, updated_at = now()
-       from spare where t.id = ?
+       from spare where t.id = $2
        returning spare.id`,
       [latest, tenantId]
     )
     const spareId: number | undefined = rows[0]?.id
     if (spareId === undefined) return null
-    await trx.rawQuery(
+    await connection.query(
       `alter schema ${quoteIdent(spareSchema(spareId))} rename to ${quoteIdent(tenantSchema(tenantId))}`
     )
     return spareId
@@ -263,4 +266,15 @@ export class TenantPool {
 async function latestMigration(): Promise<string | undefined> {
   const migrations = await tenantMigrations()
   return migrations.at(-1)?.name
+}
+
+interface PgConnection {
+  query(text: string, values?: unknown[]): Promise<{ rows: any[] }>
+}
+
+/**
+ * The pg connection a transaction runs on.
+ */
+async function trxConnection(trx: TransactionClientContract): Promise<PgConnection> {
+  return (await trx.getWriteClient().client.acquireConnection()) as PgConnection
 }

@@ -14,7 +14,8 @@ import { seedTenant, seedUsers } from '../lib/seed.ts'
  * operator does (`node build/ace.js …`, process start included), timed to
  * exit, with the process's peak resident memory (VmHWM, polled).
  *
- * Floors, on the same data in the same run:
+ * Floors, on the same data in the same run (memory: the peak RSS of the
+ * same built app booting and running `tenants:list --json`):
  * - export: `pg_dump --data-only --schema=<tenant>` piped through gzip;
  * - import: that dump replayed by `psql --single-transaction` into an
  *   empty schema of the same name built by the application's compiled
@@ -155,6 +156,8 @@ export const archive: Scenario = {
       )
       if (exportFloor.code !== 0) throw new Error(`pg_dump failed: ${exportFloor.output}`)
       const { size: dumpSize } = await stat(dump)
+      // Memory floor: the same process booting and running one query.
+      const idle = await measure(process.execPath, ['build/ace.js', 'tenants:list', '--json'], env)
 
       // Drop the tenant, replay the dump into an empty schema (the floor), then drop that.
       await ctx.pool.query('delete from public.tenants where id = $1', [tenant.id])
@@ -208,6 +211,8 @@ export const archive: Scenario = {
           metric: 'tenants:export peak memory (RSS)',
           value: exported.peakMiB,
           unit: 'MiB',
+          floor: idle.peakMiB,
+          floorName: 'tenants:list --json, same process',
         }),
         compared({
           scenario: 'archive',
@@ -223,6 +228,8 @@ export const archive: Scenario = {
           metric: 'tenants:import peak memory (RSS)',
           value: imported.peakMiB,
           unit: 'MiB',
+          floor: idle.peakMiB,
+          floorName: 'tenants:list --json, same process',
         })
       )
     } finally {
