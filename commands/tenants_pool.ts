@@ -32,7 +32,7 @@ export default class TenantsPool extends TenantCommand {
         throw new CommandError('The pool size is 0 (TENANT_POOL_SIZE): pass --size to fill it')
       }
       const migrated = await pool.migrate()
-      const progress = this.progress('built')
+      const progress = this.progress('built', 'spare schemas')
       const built = await pool.fill({
         size,
         onProgress: ({ done, total }) => progress.onProgress({ done, total, failed: 0 }),

@@ -21,7 +21,7 @@ const SCHEDULER_ID = 'tenant-pool-refill'
 
 let producer: Queue | undefined
 
-function poolQueue(): Queue {
+export function poolQueue(): Queue {
   if (!producer) {
     producer = new Queue(POOL_QUEUE, {
       connection: queueConnection() as ConnectionOptions,
@@ -43,6 +43,13 @@ function poolQueue(): Queue {
  */
 export async function requestPoolRefill(): Promise<void> {
   await poolQueue().add(REFILL_JOB, {}, { deduplication: { id: REFILL_JOB } })
+}
+
+/**
+ * The periodic refill's schedule, when there is one (`tenants:pool`, tests).
+ */
+export async function refillSchedule() {
+  return poolQueue().getJobScheduler(SCHEDULER_ID)
 }
 
 export async function closePoolQueue(): Promise<void> {

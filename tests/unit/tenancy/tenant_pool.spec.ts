@@ -5,7 +5,13 @@ import { TenantPool } from '#tenancy/tenant_pool'
 import { TenantProvisioner, type ProvisionStep } from '#tenancy/tenant_provisioner'
 import { tenantMigrations } from '#tenancy/tenant_migrations'
 import { spareSchema, tenantSchema } from '#tenancy/schema'
-import { closePoolQueue, requestPoolRefill, startPoolRefill } from '#queue/pool_refill'
+import {
+  closePoolQueue,
+  poolQueue,
+  refillSchedule,
+  requestPoolRefill,
+  startPoolRefill,
+} from '#queue/pool_refill'
 import { fixturePasswordHash } from '#tests/support/fixtures'
 import { eventually } from '#tests/support/orders'
 import { runCommand } from '#tests/support/commands'
@@ -201,6 +207,25 @@ test.group('Pool of ready tenant schemas', (group) => {
       await handle.close()
       await new TenantPool({ size: 0 }).empty()
     }
+  })
+
+  test('the worker refills the pool on its own schedule; size 0 removes the schedule', async ({
+    assert,
+  }) => {
+    // No job left over from another test: only the schedule can fill the pool.
+    await poolQueue().obliterate({ force: true })
+    const handle = await startPoolRefill({ pool: new TenantPool({ size: 2 }), intervalMs: 1_000 })
+    try {
+      const schedule = await refillSchedule()
+      assert.equal(schedule?.every, 1_000)
+      // No sign-up and no request: the schedule alone fills the pool.
+      await eventually(async () => (await spareCount()) === 2, { message: 'a scheduled refill' })
+    } finally {
+      await handle.close()
+    }
+    const off = await startPoolRefill({ pool: new TenantPool({ size: 0 }) })
+    await off.close()
+    assert.isUndefined(await refillSchedule())
   })
 
   test('tenants:migrate migrates spares that are behind, each in its own ledger', async ({
