@@ -108,6 +108,8 @@ export class TenantImporter {
         upgraded: plan.pending,
       }
     })
+    // The import may have taken a spare of the pool.
+    this.provisioner.refillLater()
     await emitter.emit('tenant:provisioned', {
       tenantId: result.tenant.id,
       schema: result.tenant.schemaName,
