@@ -230,6 +230,8 @@ export async function readArchive(file: string, visitor: ArchiveVisitor = {}) {
       throw new ArchiveError(`Archive refused: ${(error as Error).message}`)
     }
     throw error
+  } finally {
+    input.destroy()
   }
   if (failure) throw failure
   if (!header) throw new ArchiveError('Archive refused: it is empty')
