@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
+import { pipeline } from 'node:stream'
+import { StringDecoder } from 'node:string_decoder'
 import { createGunzip } from 'node:zlib'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 
@@ -186,19 +187,11 @@ function parseLine(line: string, lineNumber: number): unknown {
  * transaction the error rolls back: the last checks come at the end.
  */
 export async function readArchive(file: string, visitor: ArchiveVisitor = {}) {
+  // Each chunk is read only when the previous lines are handled: for await
+  // over the stream is the backpressure, so memory stays flat.
   const input = createReadStream(file)
-  const gunzip = createGunzip()
-  const lines = createInterface({ input: input.pipe(gunzip), crlfDelay: Infinity })
-  let failure: Error | undefined
-  const fail = (error: Error) => {
-    failure ??= new ArchiveError(`Archive refused: cannot read it as gzip (${error.message})`)
-    lines.close()
-  }
-  input.on('error', (error) => {
-    failure ??= new ArchiveError(`Archive refused: ${error.message}`)
-    lines.close()
-  })
-  gunzip.on('error', fail)
+  const stream = pipeline(input, createGunzip(), () => {})
+  const lines = linesOf(stream)
 
   const whole = createHash('sha256')
   let header: ArchiveHeader | undefined
@@ -219,7 +212,6 @@ export async function readArchive(file: string, visitor: ArchiveVisitor = {}) {
     await readLines()
   } catch (error) {
     if (error instanceof ArchiveError) throw error
-    if (failure) throw failure
     const code = (error as { code?: string }).code
     if (code?.startsWith('Z_')) {
       throw new ArchiveError(
@@ -231,9 +223,8 @@ export async function readArchive(file: string, visitor: ArchiveVisitor = {}) {
     }
     throw error
   } finally {
-    input.destroy()
+    stream.destroy()
   }
-  if (failure) throw failure
   if (!header) throw new ArchiveError('Archive refused: it is empty')
   if (!finished) {
     throw new ArchiveError('Archive refused: it is truncated (no final digest line)')
@@ -312,6 +303,21 @@ export async function readArchive(file: string, visitor: ArchiveVisitor = {}) {
       throw new ArchiveError(`Archive refused: unexpected line ${lineNumber}`)
     }
   }
+}
+
+/**
+ * The lines of a byte stream (UTF-8, `\n`-terminated), read on demand.
+ */
+async function* linesOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8')
+  let rest = ''
+  for await (const chunk of stream) {
+    const parts = (rest + decoder.write(chunk)).split('\n')
+    rest = parts.pop()!
+    yield* parts
+  }
+  rest += decoder.end()
+  if (rest.length > 0) yield rest
 }
 
 function isCell(value: unknown) {
