@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os'
 import type { BenchContext, Scenario } from '../lib/context.ts'
 import { ddlFloorSample } from '../floors/ddl.ts'
 import { dropRenameFloor, prepareRenameFloor, renameFloorSample } from '../floors/rename.ts'
@@ -113,7 +114,8 @@ export const provisioning: Scenario = {
           target: '≤ 2 ms',
           note:
             `${tenants}, each right after one rename floor sample; DDL floor p50 ${ms(floor?.p50 ?? null)} ` +
-            `in the same run${misses ? `; ${misses} found the pool empty` : ''}`,
+            `in the same run, load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores` +
+            `${misses ? `; ${misses} found the pool empty` : ''}`,
         },
         { absoluteMax: 2 }
       ),
