@@ -32,6 +32,7 @@ import {
 import { sleep } from './lib/stats.ts'
 import { measureQueueFloor } from './floors/queue.ts'
 import { measureReadFloor } from './floors/read.ts'
+import { archive } from './scenarios/archive.ts'
 import { fairness } from './scenarios/fairness.ts'
 import { migrate } from './scenarios/migrate.ts'
 import { pipeline } from './scenarios/pipeline.ts'
@@ -50,6 +51,7 @@ const SCENARIOS: Scenario[] = [
   scale,
   migrate,
   webhooks,
+  archive,
 ]
 const ORDER = SCENARIOS.map((scenario) => scenario.name)
 /** no scenario may run longer than this */

@@ -2,6 +2,8 @@ import { BaseCommand } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { errors as vineErrors } from '@vinejs/vine'
 import { TenantNotFoundException } from '#exceptions/tenancy'
+import { ArchiveError } from '#tenancy/tenant_archive'
+import { ImportConflictError } from '#tenancy/tenant_importer'
 import { parseId } from '#helpers/ids'
 import type { MigrationProgress, TenantFailure } from '#tenancy/tenant_migrator'
 
@@ -46,7 +48,7 @@ export abstract class TenantCommand extends BaseCommand {
    * terminal; otherwise (logs, CI) a line at every tenth of the run and at
    * least every 10 seconds.
    */
-  protected progress(verb: string) {
+  protected progress(verb: string, unit = 'tenants') {
     const interactive = this.interactive()
     let drawn = false
     let lastDraw = 0
@@ -61,16 +63,16 @@ export abstract class TenantCommand extends BaseCommand {
           lastDraw = now
           drawn = true
           const width = 30
-          const filled = Math.round((done / total) * width)
+          const filled = total === 0 ? width : Math.round((done / total) * width)
           const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`
-          this.logger.logUpdate(`${bar} ${done}/${total} tenants ${verb}${failures}`)
+          this.logger.logUpdate(`${bar} ${done}/${total} ${unit} ${verb}${failures}`)
           return
         }
-        const tenth = Math.floor((done * 10) / total)
+        const tenth = total === 0 ? 10 : Math.floor((done * 10) / total)
         if (done === total || tenth > lastTenth || now - lastLine >= 10_000) {
           lastTenth = tenth
           lastLine = now
-          this.logger.info(`${done}/${total} tenants ${verb}${failures}`)
+          this.logger.info(`${done}/${total} ${unit} ${verb}${failures}`)
         }
       },
       finish: () => {
@@ -88,6 +90,8 @@ export abstract class TenantCommand extends BaseCommand {
     } else if (
       error instanceof CommandError ||
       error instanceof TenantNotFoundException ||
+      error instanceof ArchiveError ||
+      error instanceof ImportConflictError ||
       error instanceof RangeError
     ) {
       this.logger.error(error.message)

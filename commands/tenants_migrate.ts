@@ -3,6 +3,7 @@ import { TenantCommand } from './_tenant_command.js'
 import { DEFAULT_CONCURRENCY, TenantMigrator, type RunResult } from '#tenancy/tenant_migrator'
 import { ensureRuntimeRole, secureAllTenants } from '#tenancy/runtime_role'
 import { platformDb } from '#tenancy/platform'
+import { TenantPool } from '#tenancy/tenant_pool'
 
 /**
  * Brings every tenant schema to the latest tenant migration. Resumable:
@@ -63,6 +64,37 @@ export default class TenantsMigrate extends TenantCommand {
       )
       this.exitCode = 1
     }
+    if (tenantIds === undefined) await this.migrateSpares()
+  }
+
+  /**
+   * The spare schemas of the pool follow the tenants, each with its own
+   * ledger (see TenantPool.migrate).
+   */
+  private async migrateSpares() {
+    const pool = new TenantPool()
+    if (this.dryRun) {
+      const status = await pool.status()
+      const behind = status.total - status.ready
+      if (behind > 0) {
+        this.logger.info(`[dry run] ${behind} spare schema(s) of the pool would be migrated`)
+      }
+      return
+    }
+    const spares = await pool.migrate()
+    if (spares.migrated.length > 0) {
+      this.logger.success(`Migrated ${spares.migrated.length} spare schema(s) of the pool`)
+    }
+    if (spares.dropped.length > 0) {
+      this.logger.info(
+        `Dropped ${spares.dropped.length} spare schema(s) at an unknown version (the refill builds new ones)`
+      )
+    }
+    for (const failure of spares.failed) {
+      const code = failure.code ? ` [${failure.code}]` : ''
+      this.logger.error(`spare ${failure.spareId} (${failure.schema}): ${failure.message}${code}`)
+    }
+    if (spares.failed.length > 0) this.exitCode = 1
   }
 
   private printPlan(migrator: TenantMigrator, result: RunResult) {

@@ -10,6 +10,7 @@ export default class QueueProvider {
 
   async shutdown() {
     const { closeQueues } = await import('#queue/queues')
-    await closeQueues()
+    const { closePoolQueue } = await import('#queue/pool_refill')
+    await Promise.all([closeQueues(), closePoolQueue()])
   }
 }

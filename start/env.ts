@@ -199,6 +199,12 @@ const env = await Env.create(APP_ROOT, {
   WEBHOOK_CONCURRENCY: Env.schema.number.optional(),
   WEBHOOK_ENDPOINT_CONCURRENCY: Env.schema.number.optional(),
   WEBHOOK_TENANT_CONCURRENCY: Env.schema.number.optional(),
+
+  /*
+  | Pool of ready tenant schemas (0 = off) and how often the worker refills it
+  */
+  TENANT_POOL_SIZE: Env.schema.number.optional(),
+  TENANT_POOL_INTERVAL_MS: Env.schema.number.optional(),
 })
 
 /**

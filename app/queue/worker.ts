@@ -7,6 +7,7 @@ import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
 import { withLogger } from '#logging/log_context'
 import { observeJob } from '#metrics/worker_metrics'
+import { startPoolRefill } from '#queue/pool_refill'
 import {
   closeConnection,
   queueConnection,
@@ -162,13 +163,21 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     return worker
   })
   const sweeper = options.sweep ? startSweeper(registry, options.sweep) : undefined
+  // The pool of ready tenant schemas is refilled by the workers too.
+  const poolRefill = startPoolRefill({ connection: options.connection }).catch((error) => {
+    logger.error({ err: error }, 'tenant pool refill could not start')
+    return undefined
+  })
 
   return {
     workers,
     failures,
     async close() {
       await sweeper?.stop()
-      await Promise.all(workers.map((worker) => worker.close()))
+      await Promise.all([
+        ...workers.map((worker) => worker.close()),
+        poolRefill.then((handle) => handle?.close()),
+      ])
       await Promise.all(connections.map((connection) => closeConnection(connection)))
     },
   }

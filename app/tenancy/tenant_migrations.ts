@@ -4,10 +4,10 @@ import { pathToFileURL } from 'node:url'
 import app from '@adonisjs/core/services/app'
 import type { BaseSchema } from '@adonisjs/lucid/schema'
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
-import { tenantSearchPath } from '#tenancy/schema'
 import { secureSchemaSql } from '#tenancy/runtime_role'
 import { platformDb } from '#tenancy/platform'
 import { transactionQueries } from '#tenancy/sql_script'
+import { quoteIdent, spareSchema, tenantSearchPath } from '#tenancy/schema'
 
 /**
  * A tenant migration, compiled once per process into plain SQL.
@@ -105,6 +105,32 @@ export function enterSchemaSql(tenantId: number) {
 }
 
 /**
+ * The same for a spare schema of the pool (named from its spare id).
+ */
+export function enterSpareSql(spareId: number) {
+  const path = `${quoteIdent(spareSchema(spareId))}, public`
+  return `select set_config('search_path', ${literal(path)}, true)`
+}
+
+/**
+ * Where a migration script runs and where it records the version it
+ * reaches: a tenant (mirror in public.tenants) or a spare of the pool
+ * (mirror in public.tenant_spares).
+ */
+export type MigrationTarget = { tenantId: number } | { spareId: number }
+
+function enterTargetSql(target: MigrationTarget) {
+  return 'tenantId' in target ? enterSchemaSql(target.tenantId) : enterSpareSql(target.spareId)
+}
+
+function mirrorSql(target: MigrationTarget, version: string | null) {
+  const value = version === null ? 'null' : literal(version)
+  return 'tenantId' in target
+    ? `update public.tenants set migration_version = ${value}, updated_at = now() where id = ${target.tenantId}`
+    : `update public.tenant_spares set migration_version = ${value} where id = ${target.spareId}`
+}
+
+/**
  * SQL that applies `migrations` to a tenant's schema: the changes, the
  * rows of its ledger, and the platform mirror of its version. Sent as one
  * simple-protocol query, it runs as one transaction (or inside the caller's).
@@ -114,7 +140,18 @@ export function applySql(
   migrations: CompiledMigration[],
   batch: number | 'next'
 ) {
-  const statements = [enterSchemaSql(tenantId)]
+  return applyToSql({ tenantId }, migrations, batch)
+}
+
+/**
+ * applySql for any target, a tenant or a spare schema of the pool.
+ */
+export function applyToSql(
+  target: MigrationTarget,
+  migrations: CompiledMigration[],
+  batch: number | 'next'
+) {
+  const statements = [enterTargetSql(target)]
   const names = migrations.map((migration) => literal(migration.name)).join(', ')
   // 'next': one more than the schema's newest batch before this run,
   // read by a CTE: Citus refuses a subquery in VALUES and mis-deparses an
@@ -129,12 +166,11 @@ export function applySql(
   }
   const version = migrations.at(-1)?.name
   if (version) {
-    statements.push(
-      `update public.tenants set migration_version = ${literal(version)}, updated_at = now() where id = ${tenantId}`
-    )
+    statements.push(mirrorSql(target, version))
   }
-  // Grants and guard policies for whatever tables the schema now holds.
-  statements.push(secureSchemaSql(tenantId))
+  // Grants and guard policies for whatever tables the schema now holds. A
+  // spare gets them when a sign-up claims it (its tenant is known then).
+  if ('tenantId' in target) statements.push(secureSchemaSql(target.tenantId))
   return statements.join(';\n')
 }
 
@@ -209,15 +245,30 @@ export async function runScript(
 }
 
 /**
- * The whole schema of a new tenant at the latest version: schema, ledger,
- * every migration. Used by the provisioner inside its transaction.
+ * The whole schema of a new tenant at the latest version (or at the last
+ * of `migrations`): schema, ledger, every migration. Used by the
+ * provisioner inside its transaction.
  */
-export async function provisionSql(tenantId: number, schemaIdent: string) {
-  const migrations = await tenantMigrations()
+export async function provisionSql(
+  tenantId: number,
+  schemaIdent: string,
+  migrations?: CompiledMigration[]
+) {
+  return buildSql({ tenantId }, schemaIdent, migrations ?? (await tenantMigrations()))
+}
+
+/**
+ * The whole schema of a spare of the pool at the latest version.
+ */
+export async function spareSql(spareId: number) {
+  return buildSql({ spareId }, quoteIdent(spareSchema(spareId)), await tenantMigrations())
+}
+
+function buildSql(target: MigrationTarget, schemaIdent: string, migrations: CompiledMigration[]) {
   return [
     `create schema ${schemaIdent}`,
-    enterSchemaSql(tenantId),
+    enterTargetSql(target),
     LEDGER_SQL,
-    applySql(tenantId, migrations, 1),
+    applyToSql(target, migrations, 1),
   ].join(';\n')
 }

@@ -1,4 +1,5 @@
 import db from '@adonisjs/lucid/services/db'
+import { PLATFORM_CONNECTION } from '#config/database'
 import { TenantNotFoundException } from '#exceptions/tenancy'
 import { tenantSchema } from '#tenancy/schema'
 
@@ -190,6 +191,6 @@ export class TenantPlacement {
   }
 
   private client() {
-    return db.connection(this.connectionName)
+    return db.connection(this.connectionName ?? PLATFORM_CONNECTION)
   }
 }

@@ -2,8 +2,12 @@ import string from '@adonisjs/core/helpers/string'
 import emitter from '@adonisjs/core/services/emitter'
 import { platformDb } from '#tenancy/platform'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import { provisionSql, runScript } from '#tenancy/tenant_migrations'
+import logger from '@adonisjs/core/services/logger'
+import { provisionSql, runScript, type CompiledMigration } from '#tenancy/tenant_migrations'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
+import { TenantPool } from '#tenancy/tenant_pool'
+import { secureSchemaSql } from '#tenancy/runtime_role'
+import { requestPoolRefill } from '#queue/pool_refill'
 
 export interface ProvisionInput {
   name: string
@@ -13,7 +17,11 @@ export interface ProvisionInput {
 export interface ProvisionedTenant {
   tenant: { id: number; name: string; slug: string; schemaName: string; status: string }
   owner: { id: number; username: string; email: string; role: 'owner'; tenantId: number }
+  /** how the schema came to be: a spare of the pool renamed, or built in the transaction */
+  schema: SchemaOrigin
 }
+
+export type SchemaOrigin = 'claimed' | 'built'
 
 export type ProvisionStep = 'tenant' | 'schema' | 'owner'
 
@@ -23,17 +31,20 @@ export type ProvisionStep = 'tenant' | 'schema' | 'owner'
  * schema's own ledger), and its owner. Any failure rolls all of it back:
  * PostgreSQL DDL is transactional, so no row and no schema remain.
  *
- * The schema is created by a script compiled once per process and sent by
- * `runScript`: one multi-statement query on plain PostgreSQL; on Citus the
- * index statements go on their own (Citus forwards those verbatim to its
- * workers, which refuse a multi-statement string), all in this transaction.
+ * The schema is claimed from the pool of ready schemas when it has one
+ * (two statements: see TenantPool.claim), else built by one multi-statement
+ * query compiled once per process. Sign-up never builds a spare: after it
+ * commits, it asks the worker to refill the pool.
  */
 export class TenantProvisioner {
   /**
    * `afterStep` runs after each step inside the transaction; tests use it
    * to inject failures.
    */
-  constructor(private afterStep?: (step: ProvisionStep) => void | Promise<void>) {}
+  constructor(
+    private afterStep?: (step: ProvisionStep) => void | Promise<void>,
+    private pool: TenantPool = new TenantPool()
+  ) {}
 
   /**
    * `inTransaction` runs last, inside the same transaction (sign-up starts
@@ -50,7 +61,7 @@ export class TenantProvisioner {
       const tenant = await this.insertTenant(trx, input.name)
       await this.afterStep?.('tenant')
 
-      await runScript(trx, await provisionSql(tenant.id, quoteIdent(tenantSchema(tenant.id))))
+      const schema = await this.createOrClaimSchema(trx, tenant.id)
       await this.afterStep?.('schema')
 
       const { rows } = await trx.rawQuery(
@@ -63,6 +74,7 @@ export class TenantProvisioner {
 
       const owner = rows[0]
       const provisioned = {
+        schema,
         tenant,
         owner: {
           id: owner.id,
@@ -81,7 +93,49 @@ export class TenantProvisioner {
       schema: result.tenant.schemaName,
       ownerId: result.owner.id,
     })
+    this.refillLater()
     return result
+  }
+
+  /**
+   * The tenant's schema, inside the caller's transaction: a spare of the
+   * pool renamed to `tenant_<id>` when one is ready, else built at the
+   * latest tenant migration (or at the last of `migrations`: an import of
+   * an older archive; spares are always at the latest, so that path
+   * builds). Either way the schema is complete and recorded in its ledger
+   * and in `tenants.migration_version` when this returns.
+   *
+   * This is the one seam every new tenant schema passes: a step that each
+   * tenant schema needs whatever its origin (per-tenant role, grants) goes
+   * right after the claim-or-build below.
+   */
+  async createOrClaimSchema(
+    trx: TransactionClientContract,
+    tenantId: number,
+    migrations?: CompiledMigration[]
+  ): Promise<SchemaOrigin> {
+    let origin: SchemaOrigin = 'built'
+    if (migrations === undefined && (await this.pool.claim(trx, tenantId)) !== null) {
+      origin = 'claimed'
+      // A spare has no tenant until now: its grants and guard policies name
+      // the tenant it became (docs/design/isolation.md).
+      await trx.rawQuery(secureSchemaSql(tenantId))
+    } else {
+      const schema = quoteIdent(tenantSchema(tenantId))
+      await runScript(trx, await provisionSql(tenantId, schema, migrations))
+    }
+    return origin
+  }
+
+  /**
+   * Asks the worker to top the pool up, after the commit and without
+   * waiting: a lost request is made up by the worker's periodic refill.
+   */
+  refillLater() {
+    if (!this.pool.enabled) return
+    requestPoolRefill().catch((error) => {
+      logger.warn({ err: error }, 'could not request a refill of the tenant pool')
+    })
   }
 
   /**
@@ -92,7 +146,7 @@ export class TenantProvisioner {
    * INSERT, not one per taken suffix. Only a concurrent sign-up taking the
    * very same slug makes it try again.
    */
-  private async insertTenant(trx: TransactionClientContract, name: string) {
+  async insertTenant(trx: TransactionClientContract, name: string) {
     const base = slugFor(name)
     const stem = base.slice(0, 72)
     for (;;) {

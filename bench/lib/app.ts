@@ -2,6 +2,7 @@ import type { ApplicationService } from '@adonisjs/core/types'
 import type { BenchEnv } from './env.ts'
 
 type Provisioner = typeof import('#tenancy/tenant_provisioner')
+type Pool = typeof import('#tenancy/tenant_pool')
 type Migrations = typeof import('#tenancy/tenant_migrations')
 type Schema = typeof import('#tenancy/schema')
 type Jwt = typeof import('#auth/jwt')
@@ -15,6 +16,7 @@ type Jwt = typeof import('#auth/jwt')
 export interface InProcessApp {
   app: ApplicationService
   TenantProvisioner: Provisioner['TenantProvisioner']
+  TenantPool: Pool['TenantPool']
   provisionSql: Migrations['provisionSql']
   applySql: Migrations['applySql']
   revertSql: Migrations['revertSql']
@@ -49,6 +51,7 @@ export async function bootApp(env: BenchEnv): Promise<InProcessApp> {
   await app.start(() => {})
 
   const provisioner: Provisioner = await import('#tenancy/tenant_provisioner')
+  const tenantPool: Pool = await import('#tenancy/tenant_pool')
   const migrations: Migrations = await import('#tenancy/tenant_migrations')
   const schema: Schema = await import('#tenancy/schema')
   const jwt: Jwt = await import('#auth/jwt')
@@ -57,6 +60,7 @@ export async function bootApp(env: BenchEnv): Promise<InProcessApp> {
   return {
     app,
     TenantProvisioner: provisioner.TenantProvisioner,
+    TenantPool: tenantPool.TenantPool,
     provisionSql: migrations.provisionSql,
     applySql: migrations.applySql,
     revertSql: migrations.revertSql,

@@ -114,7 +114,7 @@ test.group('Tenant provisioning', () => {
         const { rows } = await db.rawQuery('select id from public.tenants where name = ?', [name])
         assert.lengthOf(rows, 0)
         const { rows: schemas } = await db.rawQuery(
-          `select nspname from pg_namespace where nspname like 'tenant_%'
+          `select nspname from pg_namespace where nspname ~ '^tenant_[0-9]+$'
            and not exists (select 1 from public.tenants t where t.schema_name = nspname)`
         )
         assert.lengthOf(schemas, 0)
