@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import { givenProduct } from '#tests/support/catalog'
 import type { ApiClient } from '@japa/api-client'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import metricsConfig from '#config/metrics'
 import { forgetPlatformStats } from '#metrics/platform_stats'
 import { givenTenant, givenUser } from '#tests/support/fixtures'

@@ -1,6 +1,6 @@
 import app from '@adonisjs/core/services/app'
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { givenTenant, givenUser, type GivenTenant } from '#tests/support/fixtures'
 import { eventually, outboxCount, resetQueues } from '#tests/support/orders'
 import { queue } from '#queue/queues'

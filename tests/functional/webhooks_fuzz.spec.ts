@@ -1,7 +1,7 @@
 import { test } from '@japa/runner'
 import fc from 'fast-check'
 import env from '#start/env'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import { assertErrorShape } from '#tests/support/assertions'
 import { useResolver } from '#webhooks/url_guard'

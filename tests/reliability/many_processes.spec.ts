@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import type { GivenTenant, GivenUser } from '#tests/support/fixtures'
 import { givenProduct } from '#tests/support/catalog'
 import {

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
 /**

@@ -1,6 +1,6 @@
 import { test } from '@japa/runner'
 import ace from '@adonisjs/core/services/ace'
-import db from '@adonisjs/lucid/services/db'
+import db from '#tests/support/platform_db'
 import { TenantPool } from '#tenancy/tenant_pool'
 import { TenantProvisioner, type ProvisionStep } from '#tenancy/tenant_provisioner'
 import { tenantMigrations } from '#tenancy/tenant_migrations'
