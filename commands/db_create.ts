@@ -15,7 +15,7 @@ export default class DbCreate extends BaseCommand {
     // Imported once the app has booted: ace imports every command file to
     // list them, and the config must see the booted app (its NODE_ENV).
     const { default: dbConfig, databaseName } = await import('#config/database')
-    const { host, port, user, password } = dbConfig.connections.postgres.connection as {
+    const { host, port, user, password } = dbConfig.connections.migrations.connection as {
       host: string
       port: number
       user: string

@@ -1,5 +1,5 @@
-import db from '@adonisjs/lucid/services/db'
-import { queryBatch, tenantBatches } from '#queue/tenant_scan'
+import { platformDb } from '#tenancy/platform'
+import { queryBatch, tenantBatches } from '#tenancy/tenant_scan'
 
 /**
  * The figures of the metrics that span tenants: tenants by status, and the
@@ -20,9 +20,9 @@ export interface PlatformStats {
 }
 
 export async function readPlatformStats(): Promise<PlatformStats> {
-  const { rows: statuses } = await db.rawQuery<{ rows: { status: string; count: number }[] }>(
-    'select status, count(*)::int as count from public.tenants group by status'
-  )
+  const { rows: statuses } = await platformDb().rawQuery<{
+    rows: { status: string; count: number }[]
+  }>('select status, count(*)::int as count from public.tenants group by status')
   const tenants: Record<string, number> = { active: 0, suspended: 0 }
   for (const row of statuses) tenants[row.status] = row.count
 

@@ -1,5 +1,5 @@
 import { queue, queueRedis, type QueueName } from '#queue/queues'
-import { queryBatch, tenantBatches } from '#queue/tenant_scan'
+import { queryBatch, tenantBatches } from '#tenancy/tenant_scan'
 
 export interface QueueReport {
   name: string

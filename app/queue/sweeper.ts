@@ -3,7 +3,7 @@ import { platformDb } from '#tenancy/platform'
 import logger from '@adonisjs/core/services/logger'
 import { publish } from '#queue/publisher'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
-import { queryBatch, tenantBatches } from '#queue/tenant_scan'
+import { queryBatch, tenantBatches } from '#tenancy/tenant_scan'
 import { outboxRowExistsSql } from '#queue/outbox'
 import {
   jobId,

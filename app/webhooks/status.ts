@@ -1,4 +1,4 @@
-import { queryBatch, tenantBatches } from '#queue/tenant_scan'
+import { queryBatch, tenantBatches } from '#tenancy/tenant_scan'
 
 /**
  * What `webhooks:status` prints (and `queue:status` sums up): across

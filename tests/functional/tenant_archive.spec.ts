@@ -6,6 +6,7 @@ import type { ApiClient } from '@japa/api-client'
 import app from '@adonisjs/core/services/app'
 import ace from '@adonisjs/core/services/ace'
 import db from '#tests/support/platform_db'
+import { tenantMigrations } from '#tenancy/tenant_migrations'
 import { confirmOrder } from '#jobs/confirm_order'
 import { applyAdjustment } from '#jobs/apply_adjustment'
 import { restoreStock } from '#jobs/restore_stock'
@@ -500,7 +501,7 @@ test.group('tenants:export and tenants:import', (group) => {
 
     // An application one migration ahead of the archive upgrades it.
     const fixture = await tenantMigrationsFixture({
-      '0002_add_archive_column.ts': `import { BaseSchema } from '@adonisjs/lucid/schema'
+      '9002_add_archive_column.ts': `import { BaseSchema } from '@adonisjs/lucid/schema'
 export default class extends BaseSchema {
   async up() { this.schema.raw("alter table products add column archive_note text not null default 'upgraded'") }
   async down() { this.schema.raw('alter table products drop column archive_note') }
@@ -511,22 +512,23 @@ export default class extends BaseSchema {
       const result = await new TenantImporter(undefined, { directory: fixture.directory }).import(
         file
       )
-      assert.deepEqual(result.upgraded, ['0002_add_archive_column'])
+      assert.deepEqual(result.upgraded, ['9002_add_archive_column'])
       const schema = result.tenant.schemaName
       const { rows } = await db.rawQuery(`select distinct archive_note from "${schema}".products`)
       assert.deepEqual(rows, [{ archive_note: 'upgraded' }])
+      const compiled = await tenantMigrations()
       const { rows: ledgerRows } = await db.rawQuery(
         `select name from "${schema}".schema_migrations order by name`
       )
       assert.deepEqual(
         ledgerRows.map((row: { name: string }) => row.name),
-        ['0001_create_commerce_tables', '0002_add_archive_column']
+        [...compiled.map((migration) => migration.name), '9002_add_archive_column']
       )
       const { rows: mirror } = await db.rawQuery(
         'select migration_version from public.tenants where id = ?',
         [result.tenant.id]
       )
-      assert.equal(mirror[0].migration_version, '0002_add_archive_column')
+      assert.equal(mirror[0].migration_version, '9002_add_archive_column')
       const { rows: count } = await db.rawQuery(
         `select count(*)::int as n from "${schema}".products`
       )
