@@ -1,8 +1,8 @@
 import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
-import env from '#start/env'
+import queueConfig from '#config/queue'
 import { closeQueues, queueRedis } from '#queue/queues'
-import { masters } from '#queue/redis_options'
+import { masters } from '#config/redis_options'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import metricsConfig from '#config/metrics'
 import type { Server } from 'node:http'
@@ -58,13 +58,13 @@ export default class QueueWork extends BaseCommand {
       )
     }
 
-    const concurrency = this.concurrency ?? env.get('WORKER_CONCURRENCY') ?? 8
+    const concurrency = this.concurrency ?? queueConfig.workerConcurrency
     this.handle = startWorkers({
       registry,
       concurrency,
       sweep: {
-        intervalMs: env.get('SWEEP_INTERVAL_MS') ?? 10_000,
-        ageMs: env.get('SWEEP_AGE_MS') ?? 30_000,
+        intervalMs: queueConfig.sweep.intervalMs,
+        ageMs: queueConfig.sweep.ageMs,
       },
     })
     this.app.terminating(async () => {

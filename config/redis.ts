@@ -1,5 +1,5 @@
 import { defineConfig } from '@adonisjs/redis'
-import { clusterNodes, clusterOptions, redisOptions } from '#queue/redis_options'
+import { clusterNodes, clusterOptions, redisOptions } from '#config/redis_options'
 
 /**
  * The application's Redis connection (rate limiter, health check). The

@@ -1,4 +1,4 @@
-import env from '#start/env'
+import rateLimitsConfig from '#config/rate_limits'
 import logger from '@adonisjs/core/services/logger'
 import limiter from '@adonisjs/limiter/services/main'
 import { errors as limiterErrors } from '@adonisjs/limiter'
@@ -6,37 +6,14 @@ import { InvalidCredentialsException } from '#exceptions/auth'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 
 /**
- * Rate limits, read once from the environment. `0` switches a limit off.
- * Mutable so that tests can lower a limit for one test and restore it
- * afterwards.
- *
  * Every limiter operation touches one Redis key (rate-limiter-flexible
  * runs one single-key script per call), so each works on Redis Cluster
  * whatever slot its key hashes to. The keys carry no `{…}` hash tag of
  * ours, so they spread over the cluster's slots instead of piling onto
  * one node (a brace in a login name typed by a client only moves that one
- * key to another slot).
+ * key to another slot). The limits themselves are config/rate_limits.ts.
  */
-export const rateLimits = {
-  /** Authenticated requests allowed per user in `apiWindow`. */
-  apiUser: env.get('RATE_LIMIT_API_USER', 1200),
-  /** Authenticated requests allowed per tenant (all its users) in `apiWindow`. */
-  apiTenant: env.get('RATE_LIMIT_API_TENANT', 6000),
-  apiWindow: '1 minute',
-  /**
-   * Requests that tell whether a username or email exists anywhere on the
-   * platform (creating a user, changing a user's email), per tenant in
-   * `userAccountsWindow`.
-   */
-  userAccounts: env.get('RATE_LIMIT_USER_ACCOUNTS', 100),
-  userAccountsWindow: '1 hour',
-  /** Failed logins allowed per username and per IP in `loginWindow`. */
-  login: env.get('RATE_LIMIT_LOGIN', 10),
-  loginWindow: '15 mins',
-  /** Sign-ups (either register endpoint) allowed per IP in `registerWindow`. */
-  register: env.get('RATE_LIMIT_REGISTER', 20),
-  registerWindow: '1 hour',
-}
+export const rateLimits = rateLimitsConfig
 
 /**
  * Counts an authenticated request against its user's and then its

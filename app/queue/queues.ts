@@ -1,7 +1,7 @@
-import env from '#start/env'
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import { Cluster, type Redis, type RedisOptions } from 'ioredis'
-import { clusterNodes, createRedis, redisOptions } from '#queue/redis_options'
+import { clusterNodes, createRedis, redisOptions } from '#config/redis_options'
+import queueConfig from '#config/queue'
 
 /**
  * The queue machinery knows jobs only by name and queue: which jobs exist,
@@ -46,7 +46,7 @@ export function jobId(job: JobName, tenantId: number, refId: number): string {
  * unless it already carries one.
  */
 export function queuePrefix(): string {
-  const prefix = env.get('QUEUE_PREFIX') || 'commerce'
+  const prefix = queueConfig.prefix
   if (!queueOnCluster() || /\{[^{}]+\}/.test(prefix)) return prefix
   return `{${prefix}}`
 }

@@ -2,7 +2,7 @@ import { test } from '@japa/runner'
 import redis from '@adonisjs/redis/services/main'
 import limiter from '@adonisjs/limiter/services/main'
 import { Cluster } from 'ioredis'
-import { clusterNodes, masters } from '#queue/redis_options'
+import { clusterNodes, masters } from '#config/redis_options'
 import { claimPriority, counterKey, releasePriority } from '#queue/fairness'
 import { queue, queueOnCluster, queuePrefix, queueRedis } from '#queue/queues'
 

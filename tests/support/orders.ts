@@ -4,7 +4,7 @@ import { givenTenant, givenUser, type GivenUser } from '#tests/support/fixtures'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { closeQueues, queue, queuePrefix, queueRedis } from '#queue/queues'
 import { QUEUE_NAMES } from '#jobs/main'
-import { masters } from '#queue/redis_options'
+import { masters } from '#config/redis_options'
 
 /**
  * Fixtures and probes of the orders area.
