@@ -1,7 +1,7 @@
 import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { closeQueues, queue } from '#queue/queues'
-import { QUEUE_NAMES } from '#jobs/main'
+import { QUEUE_NAMES } from '#queue/jobs'
 
 export default class QueueFailed extends BaseCommand {
   static commandName = 'queue:failed'

@@ -2,7 +2,7 @@ import { BaseCommand, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { closeQueues } from '#queue/queues'
 import { queueStatus } from '#queue/status'
-import { QUEUE_NAMES } from '#jobs/main'
+import { QUEUE_NAMES } from '#queue/jobs'
 import { webhookStatus } from '#webhooks/status'
 
 export default class QueueStatus extends BaseCommand {

@@ -9,7 +9,7 @@ export interface TenantEventPayload {
 
 declare module '@adonisjs/core/types' {
   interface EventsList {
-    'tenant:provisioned': TenantEventPayload & { ownerId: number }
+    'tenant:provisioned': TenantEventPayload & { ownerId: number; spareClaimed: boolean }
     'tenant:suspended': TenantEventPayload
     'tenant:resumed': TenantEventPayload
     'tenant:dropped': TenantEventPayload

@@ -1,7 +1,7 @@
 import { withTenant } from '#tenancy/context'
 import { MAX_STOCK, moveStock } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
-import { JOBS } from '#jobs/main'
+import { JOBS } from '#queue/jobs'
 import { STOCK_ADJUSTMENT_COLUMNS } from '#models/stock_adjustment'
 import StockAdjustmentTransformer from '#transformers/stock_adjustment_transformer'
 import { recordWebhookEvent } from '#webhooks/record_event'

@@ -2,7 +2,7 @@ import { withTenant } from '#tenancy/context'
 import { movementCtes } from '#services/stock_ledger'
 import type { JobData } from '#queue/queues'
 import { outboxDoneSql } from '#queue/outbox'
-import { JOBS } from '#jobs/main'
+import { JOBS } from '#queue/jobs'
 import { recordOrderEvent } from '#services/order_events'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 

@@ -1,61 +1,31 @@
-import type { JobDefinition, JobRegistry, QueueDefinition } from '#queue/queues'
-import webhooksConfig from '#config/webhooks'
+import type { JobHandler, JobRegistry } from '#queue/queues'
+import { JOBS, QUEUES, type AppJobName } from '#queue/jobs'
+import { observeJob } from '#metrics/worker_metrics'
 
 /**
- * Every job of the application, in one place: its name (stored in the
- * outbox), its queue, its handler, and the `pending` rows the sweeper scans
- * for it. Adding a job means adding it here; the worker, the sweeper and the
- * queue commands read this registry (app/queue never imports app/jobs).
+ * The handler of every job of the catalog (app/queue/jobs.ts), loaded when
+ * a worker first runs it.
  */
-export const JOBS = {
-  'confirm-order': {
-    name: 'confirm-order',
-    queue: 'orders',
-    handler: () => import('#jobs/confirm_order').then((module) => module.confirmOrder),
-    pendingTable: 'orders',
-  },
-  'restore-stock': {
-    name: 'restore-stock',
-    queue: 'orders',
-    handler: () => import('#jobs/restore_stock').then((module) => module.restoreStock),
-  },
-  'apply-adjustment': {
-    name: 'apply-adjustment',
-    queue: 'stock-adjustments',
-    handler: () => import('#jobs/apply_adjustment').then((module) => module.applyAdjustment),
-    pendingTable: 'stock_adjustments',
-  },
-  'deliver-webhook': {
-    name: 'deliver-webhook',
-    queue: 'webhooks',
-    handler: () => import('#jobs/deliver_webhook').then((module) => module.deliverWebhook),
-    pendingTable: 'webhook_deliveries',
-    // Retried for as long as the delivery says (its retry window, 24 hours
-    // by default), with the delay the handler computed (see QUEUES).
-    options: { attempts: 1_000_000, backoff: { type: 'webhook' } },
-  },
-} satisfies Record<string, JobDefinition>
-
-export type AppJobName = keyof typeof JOBS
+const HANDLERS: Record<AppJobName, () => Promise<JobHandler>> = {
+  'confirm-order': () => import('#jobs/confirm_order').then((module) => module.confirmOrder),
+  'restore-stock': () => import('#jobs/restore_stock').then((module) => module.restoreStock),
+  'apply-adjustment': () =>
+    import('#jobs/apply_adjustment').then((module) => module.applyAdjustment),
+  'deliver-webhook': () => import('#jobs/deliver_webhook').then((module) => module.deliverWebhook),
+}
 
 /**
- * The queues, and each one's share of the worker's concurrency.
+ * What the worker runs (app/queue/worker.ts reads it, never imports the
+ * handlers): each job of the catalog with its handler, the queues, and the
+ * worker's metrics, told of every run.
  */
-export const QUEUES = {
-  'orders': { concurrency: (workers) => workers },
-  'stock-adjustments': { concurrency: (workers) => Math.max(1, Math.ceil(workers / 4)) },
-  // HTTP-bound, no database connection held during the call: its own
-  // concurrency (WEBHOOK_CONCURRENCY), per endpoint and tenant limited by
-  // slots (app/webhooks/slots.ts).
-  'webhooks': {
-    concurrency: () => webhooksConfig.concurrency,
-    settings: {
-      backoffStrategy: (_attempts, _type, error) =>
-        (error as { delayMs?: number } | undefined)?.delayMs ?? webhooksConfig.backoffBaseMs,
-    },
-  },
-} satisfies Record<string, QueueDefinition>
-
-export const QUEUE_NAMES = Object.keys(QUEUES)
-
-export const registry: JobRegistry = { jobs: JOBS, queues: QUEUES }
+export const registry: JobRegistry = {
+  jobs: Object.fromEntries(
+    Object.entries(JOBS).map(([name, spec]) => [
+      name,
+      { ...spec, handler: HANDLERS[name as AppJobName] },
+    ])
+  ),
+  queues: QUEUES,
+  observe: observeJob,
+}

@@ -1,7 +1,7 @@
 import { withTenant } from '#tenancy/context'
 import { MAX_STOCK, moveStockBatch } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
-import { JOBS } from '#jobs/main'
+import { JOBS } from '#queue/jobs'
 import type { JobData } from '#queue/queues'
 
 export type RestoreOutcome = 'restored' | 'skipped'

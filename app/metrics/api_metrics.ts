@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { queue } from '#queue/queues'
-import { QUEUE_NAMES } from '#jobs/main'
+import { QUEUE_NAMES } from '#queue/jobs'
 import { DURATION_BUCKETS, readWithin, registerPoolMetrics } from '#metrics/common'
 import { platformStats } from '#metrics/platform_stats'
 

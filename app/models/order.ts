@@ -1,4 +1,15 @@
-import type { OrderStatus } from '#validators/order'
+/**
+ * The states of an order (CONTRACT.md, Orders).
+ */
+export const ORDER_STATUSES = [
+  'pending',
+  'confirmed',
+  'rejected',
+  'shipped',
+  'delivered',
+  'cancelled',
+] as const
+export type OrderStatus = (typeof ORDER_STATUSES)[number]
 
 /**
  * One line of an order as the API shows it: a snapshot of the product

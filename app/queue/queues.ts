@@ -190,10 +190,20 @@ export type JobHandler = (
  * BullMQ options of its jobs, and the table whose `pending` rows without an
  * outbox row the sweeper must publish again.
  */
-export interface JobDefinition extends JobRef {
-  handler: () => Promise<JobHandler>
+/**
+ * A job as producers and the sweeper know it (app/queue/jobs.ts): its name,
+ * queue, BullMQ options and the table whose `pending` rows the sweeper scans.
+ */
+export interface JobSpec extends JobRef {
   options?: JobsOptions
   pendingTable?: string
+}
+
+/**
+ * A job as the worker runs it: its spec and its handler (app/jobs/main.ts).
+ */
+export interface JobDefinition extends JobSpec {
+  handler: () => Promise<JobHandler>
 }
 
 /**
@@ -208,4 +218,6 @@ export interface QueueDefinition {
 export interface JobRegistry {
   jobs: Record<JobName, JobDefinition>
   queues: Record<QueueName, QueueDefinition>
+  /** Told of every run: its queue, job, outcome and duration (the worker's metrics). */
+  observe?: (queue: QueueName, job: JobName, outcome: string, seconds: number) => void
 }

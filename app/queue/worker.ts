@@ -6,7 +6,6 @@ import { releasePriority } from '#queue/fairness'
 import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
 import { withLogger } from '#logging/log_context'
-import { observeJob } from '#metrics/worker_metrics'
 import { startPoolRefill } from '#queue/pool_refill'
 import {
   closeConnection,
@@ -99,7 +98,7 @@ export async function processJob(
       const outcome = await handler(parsed.data, { job, token })
       await releasePriority(queueName, parsed.data.tenantId).catch(() => {})
       const seconds = elapsed()
-      observeJob(queueName, parsed.name, outcome, seconds)
+      registry.observe?.(queueName, parsed.name, outcome, seconds)
       log.info(
         { outcome, attempt: job.attemptsMade + 1, duration_ms: Math.round(seconds * 1e6) / 1e3 },
         'job done'
@@ -112,7 +111,7 @@ export async function processJob(
       if (final && name && tenantId !== null) {
         await releasePriority(queueName, tenantId).catch(() => {})
       }
-      observeJob(queueName, name ?? 'unknown', final ? 'failed' : 'retry', elapsed())
+      registry.observe?.(queueName, name ?? 'unknown', final ? 'failed' : 'retry', elapsed())
       throw classify(error)
     }
   })

@@ -4,7 +4,7 @@ import { currentTenant, tenantQuery } from '#tenancy/context'
 import { paginate, type PageRequest } from '#services/pagination'
 import { ProductService } from '#services/product_service'
 import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
-import { JOBS } from '#jobs/main'
+import { JOBS } from '#queue/jobs'
 import { STOCK_ADJUSTMENT_COLUMNS, type StockAdjustmentRow } from '#models/stock_adjustment'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 

@@ -108,12 +108,13 @@ export class TenantImporter {
         upgraded: plan.pending,
       }
     })
-    // The import may have taken a spare of the pool.
-    this.provisioner.refillLater()
     await emitter.emit('tenant:provisioned', {
       tenantId: result.tenant.id,
       schema: result.tenant.schemaName,
       ownerId: result.tenant.ownerId ?? 0,
+      // An import at the latest migration may have taken a spare: asking
+      // for a refill that finds the pool full costs one deduplicated job.
+      spareClaimed: true,
     })
     const { id, name, slug, schemaName, status } = result.tenant
     return { ...result, tenant: { id, name, slug, schemaName, status } }

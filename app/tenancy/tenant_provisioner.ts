@@ -2,12 +2,10 @@ import string from '@adonisjs/core/helpers/string'
 import emitter from '@adonisjs/core/services/emitter'
 import { platformDb } from '#tenancy/platform'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
-import logger from '@adonisjs/core/services/logger'
 import { provisionSql, runScript, type CompiledMigration } from '#tenancy/tenant_migrations'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { TenantPool } from '#tenancy/tenant_pool'
 import { secureSchemaSql } from '#tenancy/runtime_role'
-import { requestPoolRefill } from '#queue/pool_refill'
 
 export interface ProvisionInput {
   name: string
@@ -92,8 +90,8 @@ export class TenantProvisioner {
       tenantId: result.tenant.id,
       schema: result.tenant.schemaName,
       ownerId: result.owner.id,
+      spareClaimed: result.schema === 'claimed',
     })
-    this.refillLater()
     return result
   }
 
@@ -125,17 +123,6 @@ export class TenantProvisioner {
       await runScript(trx, await provisionSql(tenantId, schema, migrations))
     }
     return origin
-  }
-
-  /**
-   * Asks the worker to top the pool up, after the commit and without
-   * waiting: a lost request is made up by the worker's periodic refill.
-   */
-  refillLater() {
-    if (!this.pool.enabled) return
-    requestPoolRefill().catch((error) => {
-      logger.warn({ err: error }, 'could not request a refill of the tenant pool')
-    })
   }
 
   /**

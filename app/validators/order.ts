@@ -1,15 +1,8 @@
 import vine, { SimpleMessagesProvider } from '@vinejs/vine'
+import { ORDER_STATUSES, type OrderStatus } from '#models/order'
 import { id, pagination, text, wholeNumber } from '#validators/rules'
 
-export const ORDER_STATUSES = [
-  'pending',
-  'confirmed',
-  'rejected',
-  'shipped',
-  'delivered',
-  'cancelled',
-] as const
-export type OrderStatus = (typeof ORDER_STATUSES)[number]
+export { ORDER_STATUSES, type OrderStatus }
 
 export const MAX_LINES = 100
 export const MAX_QTY = 1000

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { currentTenant } from '#tenancy/context'
 import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
-import { JOBS } from '#jobs/main'
+import { JOBS } from '#queue/jobs'
 import { ALL_EVENTS, PING_EVENT, type WebhookEventType } from '#webhooks/events'
 
 /**

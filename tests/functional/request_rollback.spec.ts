@@ -1,5 +1,5 @@
 import { test } from '@japa/runner'
-import { JOBS } from '#jobs/main'
+import { JOBS } from '#queue/jobs'
 import db from '#tests/support/platform_db'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import { registerTestRoutes, testRouteFetch } from '#tests/support/test_routes'

@@ -3,7 +3,7 @@ import type { ApiClient } from '@japa/api-client'
 import { givenTenant, givenUser, type GivenUser } from '#tests/support/fixtures'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { closeQueues, queue, queuePrefix, queueRedis } from '#queue/queues'
-import { QUEUE_NAMES } from '#jobs/main'
+import { QUEUE_NAMES } from '#queue/jobs'
 import { masters } from '#config/redis_options'
 
 /**

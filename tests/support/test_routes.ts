@@ -5,7 +5,7 @@ import { middleware } from '#start/kernel'
 import AppException from '#exceptions/app_exception'
 import { currentTenant } from '#tenancy/context'
 import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
-import { JOBS } from '#jobs/main'
+import { JOBS } from '#queue/jobs'
 
 /**
  * Routes that exist only in test runs (registered when a spec imports this
