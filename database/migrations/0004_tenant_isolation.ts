@@ -128,7 +128,6 @@ export default class extends BaseSchema {
         schema_name text := 'tenant_' || tenant::text;
         runtime text := (select r.role_name from tenancy.runtime r);
         rel record;
-        distributed boolean := false;
       begin
         if runtime is null
            or not exists (select from pg_namespace where nspname = schema_name) then
@@ -136,15 +135,6 @@ export default class extends BaseSchema {
         end if;
         if not has_schema_privilege(runtime, schema_name, 'usage') then
           execute format('grant usage on schema %I to %I', schema_name, runtime);
-        end if;
-        -- On Citus a tenant schema is a distributed schema: its tables are
-        -- shards on a worker, and Citus evaluates a policy there, where the
-        -- coordinator's transaction-local seal does not exist (and a SubLink
-        -- in a policy is refused). Grants only: docs/design/isolation.md.
-        if to_regclass('pg_catalog.pg_dist_schema') is not null then
-          execute 'select exists (select from pg_catalog.pg_dist_schema d
-                                  where d.schemaid = to_regnamespace($1))'
-            into distributed using schema_name;
         end if;
         for rel in
           select c.oid, c.relname, c.relkind, c.relrowsecurity
@@ -164,9 +154,6 @@ export default class extends BaseSchema {
                   and has_table_privilege(runtime, rel.oid, 'delete')) then
             execute format('grant select, insert, update, delete on %I.%I to %I',
               schema_name, rel.relname, runtime);
-          end if;
-          if distributed then
-            continue;
           end if;
           if not rel.relrowsecurity then
             execute format('alter table %I.%I enable row level security', schema_name, rel.relname);

@@ -173,6 +173,33 @@ test.group('Citus: the product on a real cluster', (group) => {
       []
     )
 
+    // The role, its attributes, its setting and the revokes reached every
+    // node (Citus propagates them from the coordinator).
+    for (const node of [cluster.coordinator, ...cluster.workers]) {
+      const [role] = await cluster.queryWorker(
+        node,
+        `select r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb,
+                has_database_privilege(r.rolname, current_database(), 'create') as create_schema,
+                has_database_privilege(r.rolname, current_database(), 'temporary') as temporary,
+                has_schema_privilege(r.rolname, 'public', 'create') as create_in_public,
+                (select setconfig from pg_db_role_setting s
+                 where s.setrole = r.oid and s.setdatabase =
+                   (select oid from pg_database where datname = current_database())) as settings
+         from pg_roles r where r.rolname = $1`,
+        [cluster.runtimeUser]
+      )
+      assert.deepInclude(role, {
+        rolsuper: false,
+        rolbypassrls: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        create_schema: false,
+        temporary: false,
+        create_in_public: false,
+      })
+      assert.match(String(role.settings), /idle_in_transaction_session_timeout=[1-9]/)
+    }
+
     const runtime = await cluster.connectAsRuntime()
     try {
       const count = async (sql: string) => {
