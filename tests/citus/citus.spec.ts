@@ -251,6 +251,34 @@ test.group('Citus: the product on a real cluster', (group) => {
     }
   })
 
+  test('a sign-up that claims a spare of the pool gets a working distributed schema', async ({
+    assert,
+  }) => {
+    const filled = await runAce(['tenants:pool', '--fill', '--size=1'], cluster.env)
+    assert.equal(filled.code, 0, filled.output)
+    const [spare] = await cluster.query(`select id from public.tenant_spares`)
+    assert.exists(spare, 'the pool holds a spare')
+
+    const { access: owner, tenant } = await register(assert)
+    // The spare became the tenant's schema, still distributed.
+    assert.deepEqual(await cluster.query(`select id from public.tenant_spares`), [])
+    assert.deepEqual(
+      await cluster.query(`select 1 from pg_namespace where nspname = $1`, [
+        `tenant_spare_${spare.id}`,
+      ]),
+      []
+    )
+    const [schema] = await cluster.query(
+      `select 1 from pg_dist_schema where schemaid = to_regnamespace($1)`,
+      [`tenant_${tenant.id}`]
+    )
+    assert.exists(schema, 'the claimed schema is a distributed schema')
+    // Secured for its tenant: the runtime role's requests work on it.
+    const product = await createProduct(assert, owner, 4)
+    await expectStatus(client(assert).get(`/api/products/${product.id}/`).bearerToken(owner), 200)
+    assert.deepEqual(await ledgerAgrees(tenant.id, product.id), { stock: 4, ledger: 4 })
+  })
+
   test('catalog: create, list, search, read, PUT and PATCH stock, ledger, delete', async ({
     assert,
   }) => {
