@@ -14,8 +14,13 @@ export default class DbCreate extends BaseCommand {
   async run() {
     // Imported once the app has booted: ace imports every command file to
     // list them, and the config must see the booted app (its NODE_ENV).
-    const { default: dbConfig, databaseName } = await import('#config/database')
-    const { host, port, user, password } = dbConfig.connections.postgres.connection as {
+    // The owner role's connection: the runtime role cannot create databases.
+    const {
+      default: dbConfig,
+      databaseName,
+      PLATFORM_CONNECTION,
+    } = await import('#config/database')
+    const { host, port, user, password } = dbConfig.connections[PLATFORM_CONNECTION].connection as {
       host: string
       port: number
       user: string
