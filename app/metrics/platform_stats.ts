@@ -1,4 +1,4 @@
-import db from '@adonisjs/lucid/services/db'
+import { platformDb } from '#tenancy/platform'
 import { queryBatch, tenantBatches } from '#queue/tenant_scan'
 
 /**
@@ -20,9 +20,11 @@ export interface PlatformStats {
 }
 
 export async function readPlatformStats(): Promise<PlatformStats> {
-  const { rows: statuses } = await db.rawQuery<{ rows: { status: string; count: number }[] }>(
-    'select status, count(*)::int as count from public.tenants group by status'
-  )
+  // The owner role (docs/design/isolation.md): the runtime role sees no
+  // tenant row outside a tenant transaction.
+  const { rows: statuses } = await platformDb().rawQuery<{
+    rows: { status: string; count: number }[]
+  }>('select status, count(*)::int as count from public.tenants group by status')
   const tenants: Record<string, number> = { active: 0, suspended: 0 }
   for (const row of statuses) tenants[row.status] = row.count
 
