@@ -16,6 +16,7 @@ import { tenantMigrationsFixture } from '#tests/support/tenancy'
 import { TenantImporter } from '#tenancy/tenant_importer'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
 import { TenantPool } from '#tenancy/tenant_pool'
+import { tenantMigrations } from '#tenancy/tenant_migrations'
 
 /**
  * tenants:export and tenants:import: a store with products, customers,
@@ -500,7 +501,7 @@ test.group('tenants:export and tenants:import', (group) => {
 
     // An application one migration ahead of the archive upgrades it.
     const fixture = await tenantMigrationsFixture({
-      '0002_add_archive_column.ts': `import { BaseSchema } from '@adonisjs/lucid/schema'
+      '9000_add_archive_column.ts': `import { BaseSchema } from '@adonisjs/lucid/schema'
 export default class extends BaseSchema {
   async up() { this.schema.raw("alter table products add column archive_note text not null default 'upgraded'") }
   async down() { this.schema.raw('alter table products drop column archive_note') }
@@ -511,22 +512,23 @@ export default class extends BaseSchema {
       const result = await new TenantImporter(undefined, { directory: fixture.directory }).import(
         file
       )
-      assert.deepEqual(result.upgraded, ['0002_add_archive_column'])
+      assert.deepEqual(result.upgraded, ['9000_add_archive_column'])
       const schema = result.tenant.schemaName
       const { rows } = await db.rawQuery(`select distinct archive_note from "${schema}".products`)
       assert.deepEqual(rows, [{ archive_note: 'upgraded' }])
+      const appMigrations = await tenantMigrations()
       const { rows: ledgerRows } = await db.rawQuery(
         `select name from "${schema}".schema_migrations order by name`
       )
       assert.deepEqual(
         ledgerRows.map((row: { name: string }) => row.name),
-        ['0001_create_commerce_tables', '0002_add_archive_column']
+        [...appMigrations.map((m) => m.name), '9000_add_archive_column']
       )
       const { rows: mirror } = await db.rawQuery(
         'select migration_version from public.tenants where id = ?',
         [result.tenant.id]
       )
-      assert.equal(mirror[0].migration_version, '0002_add_archive_column')
+      assert.equal(mirror[0].migration_version, '9000_add_archive_column')
       const { rows: count } = await db.rawQuery(
         `select count(*)::int as n from "${schema}".products`
       )
