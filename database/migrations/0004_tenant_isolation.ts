@@ -22,6 +22,13 @@ import { BaseSchema } from '@adonisjs/lucid/schema'
  */
 export default class extends BaseSchema {
   async up() {
+    /**
+     * On Citus with schema-based sharding on, a new schema would become a
+     * distributed schema (its tables shards on a worker): `tenancy` stays a
+     * plain local schema of the coordinator, next to the platform tables.
+     * On plain PostgreSQL the setting is an inert placeholder.
+     */
+    this.schema.raw('set local citus.enable_schema_based_sharding = off')
     this.schema.raw('create schema tenancy')
     this.schema.raw(`
       create table tenancy.secret (

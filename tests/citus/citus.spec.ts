@@ -92,14 +92,30 @@ async function nodeOf(tenantId: number): Promise<string[]> {
   return rows.map((row) => row.node)
 }
 
+/** The tables of a tenant schema, as the coordinator's catalog lists them. */
+async function tablesOf(tenantId: number): Promise<string[]> {
+  const rows = await cluster.query(
+    `select tablename from pg_tables where schemaname = $1 order by 1`,
+    [`tenant_${tenantId}`]
+  )
+  return rows.map((row) => row.tablename)
+}
+
 test.group('Citus: the product on a real cluster', (group) => {
   group.tap((t) => t.skip(!citusUrl(), CITUS_SKIP_MESSAGE))
 
   group.setup(async () => {
     if (!citusUrl()) return
     cluster = await prepareCitusCluster()
-    const migrated = await runAce(['migration:run', '--force'], cluster.env)
+    // As `npm run migrate`: the platform migrations as the owner role, then
+    // tenants:migrate, which creates the runtime role and its grants.
+    const migrated = await runAce(
+      ['migration:run', '--force', '--connection=migrations'],
+      cluster.env
+    )
     if (migrated.code !== 0) throw new Error(`migration:run failed:\n${migrated.output}`)
+    const secured = await runAce(['tenants:migrate'], cluster.env)
+    if (secured.code !== 0) throw new Error(`tenants:migrate failed:\n${secured.output}`)
     server = await spawnApi(cluster.env)
     workerProcess = await spawnWorker(cluster.env)
   })
@@ -128,11 +144,139 @@ test.group('Citus: the product on a real cluster', (group) => {
     const workers = cluster.workers.map((node) => `${node.host}:${node.port}`)
     assert.include(workers, nodes[0])
     // Every tenant table (and the schema's migration ledger) is a shard of it.
-    const [tables] = await cluster.query(
+    const [shards] = await cluster.query(
       `select count(*)::int as n from citus_shards where table_name::text like $1`,
       [`tenant\\_${tenant.id}.%`]
     )
-    assert.equal(tables.n, 8)
+    const tables = await tablesOf(tenant.id)
+    assert.includeMembers(tables, ['products', 'orders', 'outbox', 'webhook_endpoints'])
+    assert.equal(shards.n, tables.length)
+  })
+
+  test('isolation: the runtime role reaches platform rows only through the sealed entry', async ({
+    assert,
+  }) => {
+    const first = await register(assert)
+    const second = await register(assert)
+    // The tenancy schema is a plain local schema of the coordinator, like
+    // the platform tables whose policies call its functions.
+    assert.deepEqual(
+      await cluster.query(
+        `select 1 from pg_dist_schema where schemaid = to_regnamespace('tenancy')`
+      ),
+      []
+    )
+    assert.deepEqual(
+      await cluster.query(
+        `select 1 from pg_dist_partition where logicalrelid::text like 'public.%' or logicalrelid::text like 'tenancy.%'`
+      ),
+      []
+    )
+
+    // The role, its attributes, its setting and the revokes reached every
+    // node (Citus propagates them from the coordinator).
+    for (const node of [cluster.coordinator, ...cluster.workers]) {
+      const [role] = await cluster.queryWorker(
+        node,
+        `select r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolcreatedb,
+                has_database_privilege(r.rolname, current_database(), 'create') as create_schema,
+                has_database_privilege(r.rolname, current_database(), 'temporary') as temporary,
+                has_schema_privilege(r.rolname, 'public', 'create') as create_in_public,
+                (select setconfig from pg_db_role_setting s
+                 where s.setrole = r.oid and s.setdatabase =
+                   (select oid from pg_database where datname = current_database())) as settings
+         from pg_roles r where r.rolname = $1`,
+        [cluster.runtimeUser]
+      )
+      assert.deepInclude(role, {
+        rolsuper: false,
+        rolbypassrls: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        create_schema: false,
+        temporary: false,
+        create_in_public: false,
+      })
+      assert.match(String(role.settings), /idle_in_transaction_session_timeout=[1-9]/)
+    }
+
+    const runtime = await cluster.connectAsRuntime()
+    try {
+      const count = async (sql: string) => {
+        const { rows } = await runtime.query(sql)
+        return rows[0].n as number
+      }
+      // No tenant entered: no platform row at all.
+      assert.equal(await count('select count(*)::int as n from public.users'), 0)
+      assert.equal(await count('select count(*)::int as n from public.tenants'), 0)
+
+      // Entered: that tenant's rows only.
+      await runtime.query(`begin; select tenancy.enter(${first.tenant.id})`)
+      const { rows: users } = await runtime.query('select distinct tenant_id from public.users')
+      assert.deepEqual(
+        users.map((row) => row.tenant_id),
+        [first.tenant.id]
+      )
+      const { rows: tenants } = await runtime.query('select id from public.tenants')
+      assert.deepEqual(
+        tenants.map((row) => row.id),
+        [first.tenant.id]
+      )
+      await runtime.query('rollback')
+
+      // Setting the tenant id by hand, without the seal, opens nothing.
+      await runtime.query(
+        `begin; select set_config('tenancy.tenant_id', '${second.tenant.id}', true)`
+      )
+      assert.equal(await count('select count(*)::int as n from public.users'), 0)
+      await runtime.query('rollback')
+
+      // The secret, a schema or a temporary table: refused.
+      for (const sql of [
+        'select value from tenancy.secret',
+        'create schema intruder',
+        'create temporary table intruder (id int)',
+      ]) {
+        const error = await runtime.query(sql).then(
+          () => null,
+          (failure) => failure
+        )
+        assert.equal(error?.code, '42501', sql)
+      }
+      // The per-database setting of the role (ensureRuntimeRole) applies.
+      const { rows: idle } = await runtime.query('show idle_in_transaction_session_timeout')
+      assert.notEqual(idle[0].idle_in_transaction_session_timeout, '0')
+    } finally {
+      await runtime.end()
+    }
+  })
+
+  test('a sign-up that claims a spare of the pool gets a working distributed schema', async ({
+    assert,
+  }) => {
+    const filled = await runAce(['tenants:pool', '--fill', '--size=1'], cluster.env)
+    assert.equal(filled.code, 0, filled.output)
+    const [spare] = await cluster.query(`select id from public.tenant_spares`)
+    assert.exists(spare, 'the pool holds a spare')
+
+    const { access: owner, tenant } = await register(assert)
+    // The spare became the tenant's schema, still distributed.
+    assert.deepEqual(await cluster.query(`select id from public.tenant_spares`), [])
+    assert.deepEqual(
+      await cluster.query(`select 1 from pg_namespace where nspname = $1`, [
+        `tenant_spare_${spare.id}`,
+      ]),
+      []
+    )
+    const [schema] = await cluster.query(
+      `select 1 from pg_dist_schema where schemaid = to_regnamespace($1)`,
+      [`tenant_${tenant.id}`]
+    )
+    assert.exists(schema, 'the claimed schema is a distributed schema')
+    // Secured for its tenant: the runtime role's requests work on it.
+    const product = await createProduct(assert, owner, 4)
+    await expectStatus(client(assert).get(`/api/products/${product.id}/`).bearerToken(owner), 200)
+    assert.deepEqual(await ledgerAgrees(tenant.id, product.id), { stock: 4, ledger: 4 })
   })
 
   test('catalog: create, list, search, read, PUT and PATCH stock, ledger, delete', async ({
@@ -419,7 +563,8 @@ export default class extends BaseSchema {
     const [node] = await nodeOf(tenant.id)
     assert.equal(placement.node, node)
     assert.isTrue(placement.distributed)
-    assert.equal(placement.tables, 8)
+    const tables = await tablesOf(tenant.id)
+    assert.equal(placement.tables, tables.length)
     assert.isAbove(placement.bytes, 0)
   })
 

@@ -30,6 +30,10 @@ export interface Node {
 export interface CitusCluster {
   /** The test database (`<database of CITUS_URL>_test`), on every node. */
   database: string
+  /** The runtime role the application's pool logs in as. */
+  runtimeUser: string
+  /** A client on the coordinator's test database as the runtime role. */
+  connectAsRuntime(): Promise<pg.Client>
   coordinator: Node
   workers: Node[]
   /** Environment of the application's child processes. */
@@ -83,9 +87,15 @@ export async function prepareCitusCluster(): Promise<CitusCluster> {
     throw new Error(`The Citus cluster at ${url.host} needs two workers, it has ${workers.length}`)
   }
 
+  // The runtime role of the child processes (derived from their test
+  // database, as in config/database.ts): a role is per node, so a run
+  // drops the one an earlier run may have left on each node, and
+  // ensureRuntimeRole (tenants:migrate) creates it again through Citus,
+  // which propagates it to the workers.
+  const runtimeUser = `${database}_runtime`
+  await dropEverywhere([coordinator, ...workers], base, database, runtimeUser)
   for (const node of [coordinator, ...workers]) {
     await withClient({ ...base, ...node }, async (client) => {
-      await client.query(`drop database if exists "${database}" with (force)`)
       await client.query(`create database "${database}"`)
     })
     await withClient({ ...base, ...node, database }, (client) =>
@@ -109,6 +119,8 @@ export async function prepareCitusCluster(): Promise<CitusCluster> {
   const childEnv: Record<string, string> = {
     DB_HOST: base.host,
     DB_PORT: String(base.port),
+    DB_MIGRATION_HOST: base.host,
+    DB_MIGRATION_PORT: String(base.port),
     DB_USER: base.user,
     DB_PASSWORD: base.password,
     DB_DATABASE: base.database,
@@ -131,7 +143,34 @@ export async function prepareCitusCluster(): Promise<CitusCluster> {
         return rows
       })
     },
-    close: () => pool.end(),
+    runtimeUser,
+    async connectAsRuntime() {
+      const client = new pg.Client({ ...base, database, user: runtimeUser })
+      await client.connect()
+      return client
+    },
+    async close() {
+      await pool.end()
+      await dropEverywhere([coordinator, ...workers], base, database, runtimeUser)
+    },
+  }
+}
+
+/**
+ * Drops the test database and the runtime role on every node (coordinator
+ * first), so a run leaves no role behind on the cluster.
+ */
+async function dropEverywhere(
+  nodes: Node[],
+  base: pg.ClientConfig,
+  database: string,
+  role: string
+) {
+  for (const node of nodes) {
+    await withClient({ ...base, ...node }, async (client) => {
+      await client.query(`drop database if exists "${database}" with (force)`)
+      await client.query(`drop role if exists "${role}"`)
+    })
   }
 }
 
