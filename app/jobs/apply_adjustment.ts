@@ -1,4 +1,4 @@
-import { withTenant } from '#tenancy/context'
+import { currentTenant, withTenant } from '#tenancy/context'
 import { MAX_STOCK, moveStock } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
 import { JOBS } from '#queue/jobs'
@@ -23,7 +23,8 @@ export async function applyAdjustment({
 }: JobData): Promise<AdjustmentOutcome> {
   return withTenant(
     tenantId,
-    async (trx) => {
+    async () => {
+      const { trx } = currentTenant()
       const { rows: adjustments } = await trx.rawQuery(
         'select id, product_id, delta, reason, status from stock_adjustments where id = ? for update',
         [adjustmentId]
@@ -63,16 +64,13 @@ export async function applyAdjustment({
         return 'rejected'
       }
 
-      await moveStock(
-        {
-          productId: adjustment.product_id,
-          delta: adjustment.delta,
-          kind: 'adjustment',
-          adjustmentId,
-          reason: adjustment.reason,
-        },
-        trx
-      )
+      await moveStock({
+        productId: adjustment.product_id,
+        delta: adjustment.delta,
+        kind: 'adjustment',
+        adjustmentId,
+        reason: adjustment.reason,
+      })
       const { rows: applied } = await trx.rawQuery(
         `update stock_adjustments set status = 'applied', processed_at = now() where id = ?
        returning ${STOCK_ADJUSTMENT_COLUMNS.join(', ')}`,

@@ -1,4 +1,4 @@
-import { withTenant } from '#tenancy/context'
+import { currentTenant, withTenant } from '#tenancy/context'
 import { movementCtes } from '#services/stock_ledger'
 import type { JobData } from '#queue/queues'
 import { outboxDoneSql } from '#queue/outbox'
@@ -66,7 +66,8 @@ const LOCK_SQL = `
 export async function confirmOrder({ tenantId, refId: orderId }: JobData): Promise<ConfirmOutcome> {
   return withTenant(
     tenantId,
-    async (trx) => {
+    async () => {
+      const { trx } = currentTenant()
       const { rows } = await trx.rawQuery<{ rows: Row[] }>(LOCK_SQL, [orderId])
       if (rows[0]?.status !== 'pending') {
         await finish(trx, orderId, null)

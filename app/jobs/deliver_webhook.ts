@@ -1,5 +1,5 @@
 import { DelayedError } from 'bullmq'
-import { withTenant } from '#tenancy/context'
+import { currentTenant, withTenant } from '#tenancy/context'
 import { completeOutbox, outboxDoneSql } from '#queue/outbox'
 import type { JobHandler } from '#queue/queues'
 import { JOBS } from '#queue/jobs'
@@ -71,7 +71,8 @@ const JOB = JOBS['deliver-webhook'].name
  * it runs again, with the same event id in `webhook-id`.
  */
 export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, token }) => {
-  const target = await withTenant(tenantId, async (trx) => {
+  const target = await withTenant(tenantId, async () => {
+    const { trx } = currentTenant()
     const { rows } = await trx.rawQuery<{ rows: Target[] }>(
       `select d.id, d.status, d.attempts, d.endpoint_id, e.url, e.is_active, e.secret_encrypted,
               e.previous_secret_encrypted,
@@ -165,7 +166,8 @@ async function recordOutcome(
   target: Target,
   result: SendResult
 ): Promise<number | null> {
-  return withTenant(tenantId, async (trx) => {
+  return withTenant(tenantId, async () => {
+    const { trx } = currentTenant()
     if (result.ok) {
       await trx.rawQuery(
         `with delivered as (

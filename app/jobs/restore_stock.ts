@@ -1,4 +1,4 @@
-import { withTenant } from '#tenancy/context'
+import { currentTenant, withTenant } from '#tenancy/context'
 import { MAX_STOCK, moveStockBatch } from '#services/stock_ledger'
 import { completeOutbox } from '#queue/outbox'
 import { JOBS } from '#queue/jobs'
@@ -17,7 +17,8 @@ export type RestoreOutcome = 'restored' | 'skipped'
 export async function restoreStock({ tenantId, refId: orderId }: JobData): Promise<RestoreOutcome> {
   return withTenant(
     tenantId,
-    async (trx) => {
+    async () => {
+      const { trx } = currentTenant()
       const { rows: orders } = await trx.rawQuery(
         'select id, status from orders where id = ? for update',
         [orderId]
@@ -48,20 +49,17 @@ export async function restoreStock({ tenantId, refId: orderId }: JobData): Promi
       // A product whose stock was set near the integer maximum since the
       // order took its units gets back only what fits: the job must finish,
       // or the rest of the order's stock would never come back either.
-      await moveStockBatch(
-        {
-          kind: 'cancellation',
-          reason: `order #${orderId} cancelled`,
-          orderId,
-          lines: taken
-            .filter((line) => line.qty > 0 && stockOf.has(line.product_id))
-            .map((line) => ({
-              productId: line.product_id,
-              delta: Math.min(line.qty, MAX_STOCK - stockOf.get(line.product_id)!),
-            })),
-        },
-        trx
-      )
+      await moveStockBatch({
+        kind: 'cancellation',
+        reason: `order #${orderId} cancelled`,
+        orderId,
+        lines: taken
+          .filter((line) => line.qty > 0 && stockOf.has(line.product_id))
+          .map((line) => ({
+            productId: line.product_id,
+            delta: Math.min(line.qty, MAX_STOCK - stockOf.get(line.product_id)!),
+          })),
+      })
       await completeOutbox(JOBS['restore-stock'].name, orderId)
       return 'restored'
     },

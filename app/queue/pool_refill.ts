@@ -2,7 +2,7 @@ import { Queue, Worker, type ConnectionOptions } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
 import logger from '@adonisjs/core/services/logger'
 import tenantPoolConfig from '#config/tenant_pool'
-import { queueConnection, queuePrefix } from '#queue/queues'
+import { closeConnection, queueConnection, queuePrefix } from '#queue/queues'
 import { TenantPool } from '#tenancy/tenant_pool'
 
 /**
@@ -20,11 +20,13 @@ export const REFILL_JOB = 'refill'
 const SCHEDULER_ID = 'tenant-pool-refill'
 
 let producer: Queue | undefined
+let producerConnection: ConnectionOptions | undefined
 
 export function poolQueue(): Queue {
   if (!producer) {
+    producerConnection = queueConnection()
     producer = new Queue(POOL_QUEUE, {
-      connection: queueConnection() as ConnectionOptions,
+      connection: producerConnection,
       prefix: queuePrefix(),
       defaultJobOptions: {
         attempts: 5,
@@ -54,8 +56,13 @@ export async function refillSchedule() {
 
 export async function closePoolQueue(): Promise<void> {
   const queue = producer
+  const connection = producerConnection
   producer = undefined
+  producerConnection = undefined
   await queue?.close().catch(() => {})
+  // A Cluster client is the queue's to close (BullMQ closes only the
+  // connections it created itself).
+  if (connection) await closeConnection(connection)
 }
 
 export interface PoolRefillHandle {
@@ -72,6 +79,7 @@ export async function startPoolRefill(
   options: { pool?: TenantPool; intervalMs?: number; connection?: RedisOptions } = {}
 ): Promise<PoolRefillHandle> {
   const pool = options.pool ?? new TenantPool()
+  const connection = queueConnection({ ...options.connection, maxRetriesPerRequest: null })
   const worker = new Worker(
     POOL_QUEUE,
     async () => {
@@ -82,10 +90,7 @@ export async function startPoolRefill(
       return outcome
     },
     {
-      connection: queueConnection({
-        ...options.connection,
-        maxRetriesPerRequest: null,
-      }) as ConnectionOptions,
+      connection,
       prefix: queuePrefix(),
       concurrency: 1,
     }
@@ -108,6 +113,7 @@ export async function startPoolRefill(
     worker,
     async close() {
       await worker.close()
+      await closeConnection(connection)
     },
   }
 }
