@@ -120,6 +120,14 @@ export default class extends BaseSchema {
      * the guard policy on every table of it. Generic: it looks at what the
      * schema holds, so tables added by later tenant migrations are covered.
      * Changes only what is missing (cheap to run again).
+     *
+     * On Citus, a tenant schema under schema-based sharding is distributed:
+     * its tables are shards on a worker, where Citus evaluates policies and
+     * where the coordinator's transaction-local seal does not exist (and
+     * Citus refuses a sub-select in such a policy). There the function
+     * grants and installs no RLS (docs/design/isolation.md, "Citus"). On
+     * plain PostgreSQL (no pg_dist_schema), and for a schema Citus keeps
+     * local, it installs the grants, RLS and the `tenant_guard` policy.
      */
     this.schema.raw(`
       create function tenancy.secure_schema(tenant bigint) returns void
@@ -128,6 +136,7 @@ export default class extends BaseSchema {
         schema_name text := 'tenant_' || tenant::text;
         runtime text := (select r.role_name from tenancy.runtime r);
         rel record;
+        distributed boolean := false;
       begin
         if runtime is null
            or not exists (select from pg_namespace where nspname = schema_name) then
@@ -135,6 +144,11 @@ export default class extends BaseSchema {
         end if;
         if not has_schema_privilege(runtime, schema_name, 'usage') then
           execute format('grant usage on schema %I to %I', schema_name, runtime);
+        end if;
+        if to_regclass('pg_catalog.pg_dist_schema') is not null then
+          execute 'select exists (select from pg_catalog.pg_dist_schema d
+                                  where d.schemaid = to_regnamespace($1))'
+            into distributed using schema_name;
         end if;
         for rel in
           select c.oid, c.relname, c.relkind, c.relrowsecurity
@@ -154,6 +168,9 @@ export default class extends BaseSchema {
                   and has_table_privilege(runtime, rel.oid, 'delete')) then
             execute format('grant select, insert, update, delete on %I.%I to %I',
               schema_name, rel.relname, runtime);
+          end if;
+          if distributed then
+            continue;
           end if;
           if not rel.relrowsecurity then
             execute format('alter table %I.%I enable row level security', schema_name, rel.relname);
