@@ -30,3 +30,9 @@ export const PRODUCT_COLUMNS: string[] = [
   'created_at',
   'updated_at',
 ]
+
+/**
+ * `products.stock` is a PostgreSQL integer: the largest stock a product
+ * can hold (validators and the ledger both stop there).
+ */
+export const MAX_STOCK = 2_147_483_647

@@ -1,5 +1,6 @@
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { currentTenant } from '#tenancy/context'
+import { MAX_STOCK } from '#models/product'
 
 /**
  * Stock is a ledger: `products.stock` changes only together with a
@@ -10,10 +11,7 @@ import { currentTenant } from '#tenancy/context'
  * Callers that decide on the current stock (orders, adjustments) lock the
  * product rows first (`select … for update`, ascending ids).
  */
-/**
- * `products.stock` is a PostgreSQL integer.
- */
-export const MAX_STOCK = 2_147_483_647
+export { MAX_STOCK }
 
 export type MovementKind = 'initial' | 'manual_set' | 'order' | 'cancellation' | 'adjustment'
 

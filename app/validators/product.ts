@@ -1,6 +1,6 @@
 import vine from '@vinejs/vine'
 import { id, money, pagination, text, wholeNumber } from '#validators/rules'
-import { MAX_STOCK } from '#services/stock_ledger'
+import { MAX_STOCK } from '#models/product'
 
 /**
  * A stock count: a whole number within PostgreSQL's integer range.

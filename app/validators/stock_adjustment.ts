@@ -1,6 +1,6 @@
 import vine from '@vinejs/vine'
 import { pagination, text, wholeNumber } from '#validators/rules'
-import { MAX_STOCK } from '#services/stock_ledger'
+import { MAX_STOCK } from '#models/product'
 
 const nonZero = vine.createRule((value, _options, field) => {
   if (value === 0) field.report('The {{ field }} field must not be 0', 'nonZero', field)
