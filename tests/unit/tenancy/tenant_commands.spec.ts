@@ -7,24 +7,13 @@ import { tenantMigrations } from '#tenancy/tenant_migrations'
 import { tenantSchema } from '#tenancy/schema'
 import { givenTenant, givenUser } from '#tests/support/fixtures'
 import { AuthService } from '#services/auth_service'
+import { runCommand } from '#tests/support/commands'
 
 /**
  * The `tenants:*` commands, run through the ace kernel as an operator
  * would, with their output captured.
  */
-async function run(command: string, argv: string[] = []) {
-  ace.ui.logger.flushLogs()
-  const instance = await ace.exec(command, argv)
-  // Raw mode tags each line with its level ("[ red(error) ] ..."); drop the tag.
-  const logs = ace.ui.logger
-    .getLogs()
-    .map((log) => ({ ...log, message: log.message.replace(/^\[ \w+\(\w+\) \] /, '') }))
-  return {
-    exitCode: instance.exitCode,
-    output: logs.map((log) => log.message).join('\n'),
-    errors: logs.filter((log) => log.stream === 'stderr').map((log) => log.message),
-  }
-}
+const run = runCommand
 
 async function tenantRow(id: number) {
   const { rows } = await db.rawQuery(
