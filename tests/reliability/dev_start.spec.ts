@@ -71,6 +71,8 @@ test.group('npm run dev on a fresh clone', () => {
         process.kill(-child.pid!, 'SIGKILL')
       } catch {}
       await adminQuery(`drop database if exists "${DATABASE}" with (force)`)
+      // and the runtime role `npm run dev` created for it: no role is left behind
+      await adminQuery(`drop role if exists "${DATABASE}_runtime"`)
     })
 
     let ready = false
