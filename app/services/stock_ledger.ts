@@ -77,15 +77,21 @@ export interface MovementBatch {
   reason: string
   orderId?: number | null
   adjustmentId?: number | null
-  lines: { productId: number; delta: number }[]
+  /**
+   * The lines. A line may name its own order and reason (the orders of one
+   * confirmation batch); otherwise the batch's apply. A product may appear
+   * on several lines when they are of different orders.
+   */
+  lines: { productId: number; delta: number; orderId?: number | null; reason?: string }[]
 }
 
 /**
- * The movements of one order (or adjustment) as two common table
- * expressions, `moved` (the product rows) and `movements` (the ledger
- * rows), so a caller can apply them in the same statement as its own
- * change of state. The caller holds the product rows locked (ascending
- * ids). Returns null when there is nothing to move.
+ * The movements of one order (or adjustment), or of several orders, as
+ * common table expressions: `moved` (the product rows, each changed once
+ * by the sum of its lines) and `movements` (one ledger row per line), so a
+ * caller can apply them in the same statement as its own change of state.
+ * The caller holds the product rows locked (ascending ids). Returns null
+ * when there is nothing to move.
  *
  * This is the only way the ledger is written (`moveStock` and
  * `moveStockBatch` use it too). Callers end the statement with a
@@ -95,30 +101,37 @@ export interface MovementBatch {
 export function movementCtes(batch: MovementBatch): { sql: string; bindings: unknown[] } | null {
   const lines = batch.lines.filter((line) => line.delta !== 0)
   if (lines.length === 0) return null
-  const ids = lines.map((line) => line.productId)
-  const deltas = lines.map((line) => line.delta)
-  if (![...ids, ...deltas].every(Number.isSafeInteger)) {
+  const rows = lines.map((line) => ({
+    product_id: line.productId,
+    delta: line.delta,
+    order_id: line.orderId ?? batch.orderId ?? null,
+    reason: line.reason ?? batch.reason,
+  }))
+  const integers = rows.flatMap((row) =>
+    row.order_id === null ? [row.product_id, row.delta] : [row.product_id, row.delta, row.order_id]
+  )
+  if (!integers.every(Number.isSafeInteger)) {
     throw new TypeError('Stock movements take integer ids and deltas')
   }
   return {
-    sql: `moved as (
+    sql: `movement_lines as (
+      select * from json_to_recordset(?::json)
+        as l(product_id bigint, delta integer, order_id bigint, reason text)
+    ),
+    moved as (
       update products p set stock = p.stock + m.delta, updated_at = now()
-      from unnest(?::bigint[], ?::integer[]) as m(product_id, delta)
+      from (
+        select product_id, sum(delta)::integer as delta from movement_lines group by product_id
+      ) as m
       where p.id = m.product_id
       returning p.id, m.delta, p.stock
     ),
     movements as (
       insert into stock_movements (product_id, delta, reason, kind, order_id, adjustment_id)
-      select id, delta, ?, ?, ?, ? from moved
+      select l.product_id, l.delta, l.reason, ?, l.order_id, ?
+      from movement_lines l join moved on moved.id = l.product_id
     )`,
-    bindings: [
-      `{${ids.join(',')}}`,
-      `{${deltas.join(',')}}`,
-      batch.reason,
-      batch.kind,
-      batch.orderId ?? null,
-      batch.adjustmentId ?? null,
-    ],
+    bindings: [JSON.stringify(rows), batch.kind, batch.adjustmentId ?? null],
   }
 }
 
