@@ -7,7 +7,7 @@ import { observeJob } from '#metrics/worker_metrics'
  * a worker first runs it.
  */
 const HANDLERS: Record<AppJobName, () => Promise<JobHandler>> = {
-  'confirm-order': () => import('#jobs/confirm_order').then((module) => module.confirmOrder),
+  'confirm-order': () => import('#jobs/confirm_order').then((module) => module.confirmOrderJob),
   'restore-stock': () => import('#jobs/restore_stock').then((module) => module.restoreStock),
   'apply-adjustment': () =>
     import('#jobs/apply_adjustment').then((module) => module.applyAdjustment),

@@ -65,6 +65,15 @@ export function outboxRowExistsSql(job: JobName, refColumn: string, schema?: str
 }
 
 /**
+ * "Rows present": a subquery selecting the `ref_id` of every outbox row of
+ * the job (the work of that kind not done yet), for callers that take
+ * several units of work at once.
+ */
+export function outboxRefsSql(job: JobName): string {
+  return `select ref_id from outbox where job = ${jobLiteral(job)}`
+}
+
+/**
  * Records one unit of work in the current tenant transaction.
  */
 export async function recordOutbox(job: JobName, refId: number): Promise<void> {

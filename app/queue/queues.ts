@@ -174,15 +174,27 @@ export async function configureQueueConnection(overrides: RedisOptions): Promise
 }
 
 /**
+ * What a handler that did more than its own work reports: its outcome, and
+ * the other work of the same job and tenant it did in the same transaction
+ * (their outbox rows deleted with its own). The worker then finishes their
+ * jobs too: removed from the queue if they have not started, counted and
+ * logged with their outcome.
+ */
+export interface JobResult {
+  outcome: string
+  alsoDone?: { refId: number; outcome: string }[]
+}
+
+/**
  * A job handler: re-enters the job's tenant, does the work and marks its
  * outbox row done in the same transaction. It returns a short outcome
- * (logged, kept on the completed job). `job` and `token` let a handler
- * postpone itself (BullMQ's moveToDelayed).
+ * (logged, kept on the completed job), or a JobResult. `job` and `token`
+ * let a handler postpone itself (BullMQ's moveToDelayed).
  */
 export type JobHandler = (
   data: JobData,
   context: { job: import('bullmq').Job; token?: string }
-) => Promise<string>
+) => Promise<string | JobResult>
 
 /**
  * One job of the registry (app/jobs/main.ts): its name and queue, its

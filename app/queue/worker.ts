@@ -9,6 +9,8 @@ import { withLogger } from '#logging/log_context'
 import { startPoolRefill } from '#queue/pool_refill'
 import {
   closeConnection,
+  jobId,
+  queue,
   queueConnection,
   queuePrefix,
   type JobData,
@@ -95,14 +97,26 @@ export async function processJob(
       const parsed = jobData(registry, job)
       name = parsed.name
       const handler = await registry.jobs[parsed.name].handler()
-      const outcome = await handler(parsed.data, { job, token })
+      const result = await handler(parsed.data, { job, token })
+      const { outcome, alsoDone = [] } = typeof result === 'string' ? { outcome: result } : result
       await releasePriority(queueName, parsed.data.tenantId).catch(() => {})
       const seconds = elapsed()
       registry.observe?.(queueName, parsed.name, outcome, seconds)
       log.info(
-        { outcome, attempt: job.attemptsMade + 1, duration_ms: Math.round(seconds * 1e6) / 1e3 },
+        {
+          outcome,
+          attempt: job.attemptsMade + 1,
+          duration_ms: Math.round(seconds * 1e6) / 1e3,
+          ...(alsoDone.length > 0 ? { batch: alsoDone.length } : {}),
+        },
         'job done'
       )
+      if (alsoDone.length > 0) {
+        await finishAlsoDone(registry, queueName, job, parsed.name, parsed.data.tenantId, {
+          alsoDone,
+          seconds,
+        })
+      }
       return outcome
     } catch (error) {
       if (error instanceof DelayedError) throw error
@@ -115,6 +129,64 @@ export async function processJob(
       throw classify(error)
     }
   })
+}
+
+/**
+ * The states of a job that has not started: it may be removed, and its
+ * tenant's fairness counter still counts it.
+ */
+const NOT_STARTED = new Set(['waiting', 'prioritized', 'delayed'])
+
+/**
+ * Finishes the jobs of the work a handler did besides its own (a batch of
+ * orders confirmed in one transaction, already committed): each job that
+ * has not started is removed from the queue, in one pipelined round trip,
+ * and its tenant's fairness counter released (a job that is running
+ * elsewhere cannot be removed: it finds its work done and says `skipped`;
+ * one that is missing, finished or being published right now is left
+ * alone, so the counter is released once per job). Each piece of work is
+ * counted in the worker's metrics and logged with its outcome under its
+ * own job id (`batched_by` names this job). Redis failing here costs
+ * nothing but duplicate runs: those jobs then run and skip.
+ */
+async function finishAlsoDone(
+  registry: JobRegistry,
+  queueName: QueueName,
+  job: Job,
+  name: JobName,
+  tenantId: number,
+  { alsoDone, seconds }: { alsoDone: { refId: number; outcome: string }[]; seconds: number }
+) {
+  const producer = queue(queueName)
+  const ids = alsoDone.map(({ refId }) => jobId(name, tenantId, refId))
+  let removed = ids.map(() => false)
+  try {
+    const states = await Promise.all(ids.map((id) => producer.getJobState(id)))
+    removed = await Promise.all(
+      ids.map(async (id, index) => {
+        if (!NOT_STARTED.has(states[index]) || (await producer.remove(id)) !== 1) return false
+        await releasePriority(queueName, tenantId)
+        return true
+      })
+    )
+  } catch (error) {
+    jobLogger(job, queueName).warn(
+      { err: error },
+      'could not remove the jobs of work done in this batch; they will run and skip'
+    )
+  }
+  for (const [index, { refId, outcome }] of alsoDone.entries()) {
+    registry.observe?.(queueName, name, outcome, seconds)
+    jobLogger({ id: ids[index], name, data: { tenantId, refId } }, queueName).info(
+      {
+        outcome,
+        batched_by: job.id ?? null,
+        removed: removed[index],
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+      },
+      'job done'
+    )
+  }
 }
 
 /**
