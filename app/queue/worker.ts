@@ -80,7 +80,9 @@ export function jobLogger(job: Pick<Job, 'id' | 'name' | 'data'> | undefined, qu
  * (#logging/log_context). The tenant's fairness counter is released once
  * the job is finished for good (completed, or its last attempt failed).
  * Each run is counted in the worker's metrics and logged with its outcome
- * and duration; a job that asks to wait (DelayedError) is neither.
+ * and duration; a job that asks to wait (DelayedError) is neither. Work a
+ * handler did besides its own (JobResult.alsoDone) has its jobs finished
+ * here too (finishAlsoDone).
  */
 export async function processJob(
   registry: JobRegistry,
