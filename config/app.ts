@@ -28,4 +28,20 @@ export const http = defineConfig({
       .filter(Boolean)
   ),
   cookie: {},
+  /**
+   * Response bodies are plain JSON data: the engine's JSON.stringify writes
+   * them several times faster than the framework's default (a replacer
+   * called on every value, about 5 % of a page request's CPU). A bigint,
+   * which it refuses, is written as a string, as the default does.
+   */
+  serializeJSON(value: unknown) {
+    try {
+      return JSON.stringify(value)
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error
+      return JSON.stringify(value, (_key, item) =>
+        typeof item === 'bigint' ? item.toString() : item
+      )
+    }
+  },
 })

@@ -24,6 +24,31 @@ const INCREMENT = `
   redis.call('EXPIRE', KEYS[1], ARGV[1])
   return value`
 
+/**
+ * INCREMENT for each key in turn (a key named twice counts twice), in one
+ * script: on a Redis Cluster every counter key carries the queue prefix's
+ * hash tag, so they all hash to one slot.
+ */
+const INCREMENT_MANY = `
+  local values = {}
+  for index, key in ipairs(KEYS) do
+    values[index] = redis.call('INCR', key)
+    redis.call('EXPIRE', key, ARGV[1])
+  end
+  return values`
+
+const DECREMENT_MANY = `
+  for _, key in ipairs(KEYS) do
+    local value = tonumber(redis.call('GET', key) or '0')
+    if value <= 1 then
+      redis.call('DEL', key)
+    else
+      redis.call('DECR', key)
+      redis.call('EXPIRE', key, ARGV[1])
+    end
+  end
+  return 0`
+
 const DECREMENT = `
   local value = tonumber(redis.call('GET', KEYS[1]) or '0')
   if value <= 1 then
@@ -40,6 +65,32 @@ const DECREMENT = `
 export async function claimPriority(queue: QueueName, tenantId: number): Promise<number> {
   const value = await queueRedis().eval(INCREMENT, 1, counterKey(queue, tenantId), TTL_SECONDS)
   return Math.min(Math.max(Number(value), 1), MAX_PRIORITY)
+}
+
+/**
+ * claimPriority for several jobs in one round trip: one priority per
+ * tenant id given, in order (a tenant named twice gets two successive
+ * priorities).
+ */
+export async function claimPriorities(queue: QueueName, tenantIds: number[]): Promise<number[]> {
+  if (tenantIds.length === 0) return []
+  const keys = tenantIds.map((tenantId) => counterKey(queue, tenantId))
+  const values = (await queueRedis().eval(
+    INCREMENT_MANY,
+    keys.length,
+    ...keys,
+    TTL_SECONDS
+  )) as number[]
+  return values.map((value) => Math.min(Math.max(Number(value), 1), MAX_PRIORITY))
+}
+
+/**
+ * releasePriority for several jobs in one round trip.
+ */
+export async function releasePriorities(queue: QueueName, tenantIds: number[]): Promise<void> {
+  if (tenantIds.length === 0) return
+  const keys = tenantIds.map((tenantId) => counterKey(queue, tenantId))
+  await queueRedis().eval(DECREMENT_MANY, keys.length, ...keys, TTL_SECONDS)
 }
 
 /**

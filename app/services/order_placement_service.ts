@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto'
 import { inject } from '@adonisjs/core'
-import db from '@adonisjs/lucid/services/db'
 import { errors as vineErrors } from '@vinejs/vine'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import AppException from '#exceptions/app_exception'
-import { currentTenant, tenantQuery } from '#tenancy/context'
+import { currentTenant } from '#tenancy/context'
 import { OrderService } from '#services/order_service'
 import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
 import { JOBS } from '#queue/jobs'
 import OrderTransformer from '#transformers/order_transformer'
-import { recordWebhookEvent } from '#webhooks/record_event'
+import { recordWebhookEvent, subscribersOf } from '#webhooks/record_event'
 import type { OrderRow } from '#models/order'
 import { MAX_QTY } from '#validators/order'
 import type { AuthPrincipal } from '#auth/jwt_guard'
@@ -17,15 +16,6 @@ import type { AuthPrincipal } from '#auth/jwt_guard'
 export interface PlaceOrderInput {
   items: { product_id: number; qty: number }[]
   note?: string | null
-}
-
-interface Line {
-  position: number
-  product_id: number
-  qty: number
-  sku: string
-  name: string
-  unit_price: string
 }
 
 export const IDEMPOTENCY_WINDOW = '24 hours'
@@ -73,25 +63,25 @@ export class OrderPlacementService {
       if (earlier) return { order: earlier, replayed: true }
     }
 
-    const lines = await snapshotLines(input.items, merged)
     const { trx } = currentTenant()
     const insert = (client: TransactionClientContract) =>
-      client.rawQuery(PLACE_SQL, [
-        JSON.stringify(lines),
+      client.rawQuery<{ rows: PlacedRow[] }>(PLACE_SQL, [
+        JSON.stringify(orderedLines(merged)),
         principal.id,
         note,
         principal.id,
         idempotencyKey ?? null,
         requestHash,
         idempotencyKey ?? null,
+        subscribersOf('order.created'),
       ] as never)
 
-    let orderId: number
+    let placed: PlacedRow
     try {
       const { rows } = idempotencyKey
         ? await trx.transaction((savepoint) => insert(savepoint))
         : await insert(trx)
-      orderId = rows[0].id
+      placed = rows[0]
     } catch (error) {
       const pg = error as { code?: string; table?: string }
       if (idempotencyKey && pg.code === '23505' && pg.table === 'idempotency_keys') {
@@ -100,10 +90,13 @@ export class OrderPlacementService {
       }
       throw error
     }
+    assertPlaced(input.items, placed)
 
-    relayAfterCommit(JOBS['confirm-order'], orderId)
-    const order = await this.orders.find(principal, orderId)
-    await recordWebhookEvent('order.created', new OrderTransformer(order).toObject())
+    const order = orderOf(placed)
+    relayAfterCommit(JOBS['confirm-order'], order.id)
+    if (placed.notify) {
+      await recordWebhookEvent('order.created', new OrderTransformer(order).toObject())
+    }
     return { order, replayed: false }
   }
 
@@ -135,20 +128,56 @@ export class OrderPlacementService {
   }
 }
 
+/**
+ * What PLACE_SQL answers: which of the products were found (existing and
+ * active), whether the total fits orders.total, whether any endpoint
+ * subscribes to `order.created`, and the order as ORDER_COLUMNS reads it
+ * (null columns when nothing was written).
+ */
+type PlacedRow = Omit<OrderRow, 'id'> & {
+  id: number | null
+  found: number[] | null
+  fits: boolean
+  notify: boolean
+}
+
+/**
+ * The largest orders.total (numeric(14, 2)): a larger order is a 422, not
+ * a numeric overflow in the database.
+ */
+const MAX_TOTAL = '999999999999.99'
+
+/**
+ * Places the order in one statement: snapshots the active products of the
+ * lines (name, sku, price), and only when every line has its product and
+ * the total (PostgreSQL numeric, never a float) fits, writes the order, its
+ * items, its outbox row and the idempotency key. Data-modifying CTEs do not
+ * see each other's rows, so the answer is built from what they return:
+ * the stored values (money cast to text as ORDER_COLUMNS does), without
+ * reading the order again.
+ */
 const PLACE_SQL = `
-  with lines as (
-    select * from jsonb_to_recordset(?::jsonb)
-      as l(position int, product_id bigint, sku text, name text, unit_price numeric, qty int)
+  with input as (
+    select * from jsonb_to_recordset(?::jsonb) as l(position int, product_id bigint, qty int)
+  ), lines as (
+    select i.position, i.product_id, i.qty, p.sku, p.name, p.price as unit_price
+    from input i join products p on p.id = i.product_id and p.is_active
+  ), verdict as (
+    select
+      (select count(*) from lines) = (select count(*) from input) as complete,
+      (select coalesce(sum(unit_price * qty), 0) from lines) <= ${MAX_TOTAL} as fits,
+      (select array_agg(product_id) from lines) as found
   ), new_order as (
     insert into orders (customer_id, total, note)
     select ?, coalesce(sum(unit_price * qty), 0), ? from lines
-    returning id
+    having (select complete and fits from verdict)
+    returning *
   ), items as (
     insert into order_items (order_id, product_id, sku, name, unit_price, qty, line_total)
     select new_order.id, l.product_id, l.sku, l.name, l.unit_price, l.qty, l.unit_price * l.qty
     from new_order cross join lines l
     order by l.position
-    returning id
+    returning id, product_id, sku, name, unit_price, qty, line_total
   ), outbox_row as (
     ${outboxInsertSql(JOBS['confirm-order'].name, 'new_order')}
     returning id
@@ -157,7 +186,73 @@ const PLACE_SQL = `
     select ?, ?, ?, id from new_order where ?::text is not null
     returning id
   )
-  select id from new_order`
+  select v.found, v.fits,
+    exists (
+      select 1 from webhook_endpoints e where e.is_active and e.events && ?::text[]
+    ) as notify,
+    o.id, o.status, o.customer_id, o.assigned_to, o.total::text as total, o.note,
+    o.rejection_reason, o.created_at, o.confirmed_at, o.updated_at,
+    coalesce((
+      select json_agg(json_build_object(
+        'product_id', i.product_id, 'sku', i.sku, 'name', i.name,
+        'unit_price', i.unit_price::text, 'qty', i.qty, 'line_total', i.line_total::text
+      ) order by i.id)
+      from items i
+    ), '[]'::json) as items
+  from verdict v left join new_order o on true`
+
+/**
+ * The merged lines in the order of their first appearance, as PLACE_SQL
+ * takes them.
+ */
+function orderedLines(merged: ReturnType<typeof mergeLines>) {
+  return [...merged.values()]
+    .sort((a, b) => a.index - b.index)
+    .map((line, position) => ({ position, product_id: line.product_id, qty: line.qty }))
+}
+
+/**
+ * Every line naming a product that does not exist or is not active in this
+ * tenant is a 422 on its `items.<n>.product_id`; then a total beyond
+ * orders.total is a 422 on `items`. Nothing was written in either case.
+ */
+function assertPlaced(items: PlaceOrderInput['items'], placed: PlacedRow) {
+  const found = new Set((placed.found ?? []).map(Number))
+  const errors = items.flatMap((item, index) =>
+    found.has(item.product_id)
+      ? []
+      : [
+          {
+            field: `items.${index}.product_id`,
+            message: `Product ${item.product_id} does not exist or is not available`,
+            rule: 'exists',
+          },
+        ]
+  )
+  if (errors.length > 0) throw new vineErrors.E_VALIDATION_ERROR(errors)
+  if (!placed.fits) {
+    throw new vineErrors.E_VALIDATION_ERROR([
+      { field: 'items', message: `The order total must be at most ${MAX_TOTAL}`, rule: 'max' },
+    ])
+  }
+  if (placed.id === null) throw new Error('The order was not written')
+}
+
+function orderOf(placed: PlacedRow): OrderRow {
+  return {
+    id: placed.id as number,
+    status: placed.status,
+    customer_id: placed.customer_id,
+    assigned_to: placed.assigned_to,
+    items: placed.items,
+    total: placed.total,
+    note: placed.note,
+    rejection_reason: placed.rejection_reason,
+    created_at: placed.created_at,
+    confirmed_at: placed.confirmed_at,
+    updated_at: placed.updated_at,
+  }
+}
 
 /**
  * Duplicate lines of one product become one line with the summed quantity
@@ -183,75 +278,4 @@ function mergeLines(items: PlaceOrderInput['items']) {
   })
   if (errors.length > 0) throw new vineErrors.E_VALIDATION_ERROR(errors)
   return merged
-}
-
-/**
- * Reads the products of the order (existing and active in this tenant) and
- * snapshots their name, sku and price. Every line naming another product
- * is a 422 on its `items.<n>.product_id`.
- */
-async function snapshotLines(
-  items: PlaceOrderInput['items'],
-  merged: ReturnType<typeof mergeLines>
-): Promise<Line[]> {
-  const ids = [...merged.keys()]
-  const products: { id: number; name: string; sku: string; price: string }[] = await tenantQuery(
-    'products'
-  )
-    .select('id', 'name', 'sku', db.raw('price::text as price'))
-    .whereIn('id', ids)
-    .where('is_active', true)
-  const byId = new Map(products.map((product) => [product.id, product]))
-
-  const errors = items.flatMap((item, index) =>
-    byId.has(item.product_id)
-      ? []
-      : [
-          {
-            field: `items.${index}.product_id`,
-            message: `Product ${item.product_id} does not exist or is not available`,
-            rule: 'exists',
-          },
-        ]
-  )
-  if (errors.length > 0) throw new vineErrors.E_VALIDATION_ERROR(errors)
-
-  assertTotalFits(merged, byId)
-
-  return [...merged.values()]
-    .sort((a, b) => a.index - b.index)
-    .map((line, position) => {
-      const product = byId.get(line.product_id)!
-      return {
-        position,
-        product_id: line.product_id,
-        qty: line.qty,
-        sku: product.sku,
-        name: product.name,
-        unit_price: product.price,
-      }
-    })
-}
-
-/**
- * `orders.total` is numeric(14, 2): at most 999,999,999,999.99. Checked in
- * integer cents (BigInt, never a float) so an enormous order is a 422, not
- * a numeric overflow in the database.
- */
-const MAX_TOTAL_CENTS = 99_999_999_999_999n
-
-function assertTotalFits(
-  merged: ReturnType<typeof mergeLines>,
-  products: Map<number, { price: string }>
-) {
-  let total = 0n
-  for (const line of merged.values()) {
-    const [units, cents = ''] = products.get(line.product_id)!.price.split('.')
-    total += (BigInt(units) * 100n + BigInt(cents.padEnd(2, '0') || '0')) * BigInt(line.qty)
-  }
-  if (total > MAX_TOTAL_CENTS) {
-    throw new vineErrors.E_VALIDATION_ERROR([
-      { field: 'items', message: 'The order total must be at most 999999999999.99', rule: 'max' },
-    ])
-  }
 }

@@ -1,0 +1,168 @@
+import { givenProduct } from '#tests/support/catalog'
+import { test } from '@japa/runner'
+import {
+  countWithStatus,
+  eventually,
+  givenTenantWithCustomers,
+  ledgerSum,
+  outboxCount,
+  placeOneUnitOrders,
+  resetQueues,
+  stockOf,
+} from '#tests/support/orders'
+import { privateRedis, type PrivateRedis } from '#tests/support/processes'
+import { startWorkers, type WorkerHandle } from '#queue/worker'
+import { registry } from '#jobs/main'
+import { JOBS } from '#queue/jobs'
+import { publish } from '#queue/publisher'
+import { counterKey } from '#queue/fairness'
+import { configureQueueConnection, jobId, queue, queueRedis } from '#queue/queues'
+
+const FAST_SWEEP = { intervalMs: 250, ageMs: 500 }
+const confirmOrder = JOBS['confirm-order']
+
+/**
+ * The relay sends the publishes of one turn of the event loop together
+ * (app/queue/publisher.ts): one fairness script and one addBulk pipeline
+ * per queue and batch.
+ */
+test.group('Relay: publishes batched per turn', (group) => {
+  group.each.setup(async () => {
+    await resetQueues()
+  })
+
+  test('a burst published in one turn adds every job once, with per-tenant priorities', async ({
+    assert,
+  }) => {
+    const tenants = [910_001, 910_002]
+    const refs = Array.from({ length: 30 }, (_, index) => index + 1)
+    // Every ref of both tenants, and every one of the first tenant a second
+    // time (relay and sweeper racing): all in the same turn.
+    await Promise.all([
+      ...tenants.flatMap((tenantId) => refs.map((ref) => publish(confirmOrder, tenantId, ref))),
+      ...refs.map((ref) => publish(confirmOrder, tenants[0], ref)),
+    ])
+
+    const jobs = await queue(confirmOrder.queue).getJobs(['prioritized', 'waiting'])
+    const ids = jobs.map((job) => job.id).sort()
+    const expected = tenants
+      .flatMap((tenantId) => refs.map((ref) => jobId(confirmOrder.name, tenantId, ref)))
+      .sort()
+    assert.deepEqual(ids, expected)
+    for (const job of jobs) {
+      assert.deepEqual(
+        job.data,
+        { tenantId: Number(job.id!.split(':')[1]), refId: Number(job.id!.split(':')[2]) },
+        job.id
+      )
+    }
+
+    // The k-th job of the second tenant has priority k: the counters of a
+    // batch are claimed in order.
+    const second = jobs
+      .filter((job) => job.data.tenantId === tenants[1])
+      .sort((a, b) => a.data.refId - b.data.refId)
+    assert.deepEqual(
+      second.map((job) => job.priority),
+      refs
+    )
+    assert.equal(Number(await queueRedis().get(counterKey(confirmOrder.queue, tenants[1]))), 30)
+  })
+
+  test('more publishes than one batch holds still add every job once', async ({ assert }) => {
+    const refs = Array.from({ length: 1_200 }, (_, index) => index + 1)
+    await Promise.all(refs.map((ref) => publish(confirmOrder, 910_003, ref)))
+    const counts = await queue(confirmOrder.queue).getJobCounts('prioritized', 'waiting')
+    assert.equal(counts.prioritized + counts.waiting, refs.length)
+  })
+})
+
+test.group('Relay: batched publishes while Redis is down', (group) => {
+  let redis: PrivateRedis
+  let workers: WorkerHandle | undefined
+
+  group.each.setup(async () => {
+    redis = await privateRedis()
+    await redis.start()
+    await configureQueueConnection({ port: redis.port, db: 0 })
+    return async () => {
+      await workers?.close()
+      workers = undefined
+      await configureQueueConnection({})
+      await redis.stop()
+    }
+  })
+
+  test('every publish of a burst fails, the outbox keeps every row, and the sweeper publishes them once Redis is back', async ({
+    client,
+    assert,
+  }) => {
+    const { tenant, customers } = await givenTenantWithCustomers(3)
+    const product = await givenProduct(tenant, { stock: 100 })
+
+    await redis.stop()
+    const failures = await Promise.allSettled(
+      [1, 2, 3].map((ref) => publish(confirmOrder, tenant.id, ref))
+    )
+    assert.deepEqual(
+      failures.map((outcome) => outcome.status),
+      ['rejected', 'rejected', 'rejected']
+    )
+
+    const placed = await placeOneUnitOrders(client, customers, product.id, 12)
+    assert.lengthOf(new Set(placed), 12)
+    assert.equal(await countWithStatus(tenant.id, 'pending'), 12)
+    assert.equal(await outboxCount(tenant.id), 12)
+
+    await redis.start()
+    workers = startWorkers({ registry, concurrency: 2, sweep: FAST_SWEEP })
+    await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 12, {
+      message: 'the 12 orders placed while Redis was down confirmed',
+    })
+    assert.equal(await stockOf(tenant.id, product.id), 88)
+    assert.equal(await ledgerSum(tenant.id, product.id), 88)
+    await eventually(async () => (await outboxCount(tenant.id)) === 0)
+  }).timeout(90_000)
+})
+
+test.group('Relay: batched publishes with the worker running', (group) => {
+  let workers: WorkerHandle | undefined
+
+  group.each.setup(async () => {
+    return async () => {
+      await workers?.close()
+      workers = undefined
+    }
+  })
+
+  test('a burst of orders is confirmed, each once, and leaves the outbox empty', async ({
+    client,
+    assert,
+  }) => {
+    const { tenant, customers } = await givenTenantWithCustomers(5)
+    const product = await givenProduct(tenant, { stock: 30 })
+    // No sweep: every job must come from the relay.
+    workers = startWorkers({ registry, concurrency: 4 })
+
+    const placed = await placeOneUnitOrders(client, customers, product.id, 40)
+    await eventually(
+      async () =>
+        (await countWithStatus(tenant.id, 'confirmed')) +
+          (await countWithStatus(tenant.id, 'rejected')) ===
+        40,
+      { message: 'all 40 orders final' }
+    )
+    assert.equal(await countWithStatus(tenant.id, 'confirmed'), 30)
+    assert.equal(await countWithStatus(tenant.id, 'rejected'), 10)
+    assert.equal(await stockOf(tenant.id, product.id), 0)
+    assert.equal(await ledgerSum(tenant.id, product.id), 0)
+    await eventually(async () => (await outboxCount(tenant.id)) === 0)
+
+    const jobs = await queue(JOBS['confirm-order'].queue).getJobs(['completed'])
+    const mine = jobs.filter((job) => job.data.tenantId === tenant.id)
+    assert.sameMembers(
+      mine.map((job) => job.data.refId),
+      placed
+    )
+  }).timeout(90_000)
+})
