@@ -79,41 +79,86 @@ export const transactionLimits = {
   idleInTransactionMs: env.get('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 15_000),
 }
 
-const poolMax = env.get('DB_POOL_MAX', 10)
+const poolMax = Math.max(1, env.get('DB_POOL_MAX', 10))
+
+/**
+ * How long a transaction may wait for a connection of the runtime pool
+ * before it fails (503): knex's default, set explicitly because the slice
+ * scheduler (app/tenancy/pool_slices.ts) queues with the same limit.
+ */
+export const acquireTimeoutMs = 60_000
+
+/**
+ * The runtime pool is split into tenant-affine slices
+ * (docs/design/pool_slices.md): `DB_POOL_SLICES` Lucid connections
+ * (`app`, then `app_1` … `app_<N-1>`) of one configuration whose sizes add
+ * up to `DB_POOL_MAX`, so the server sees no more connections than with
+ * one pool. A tenant's transactions go to its home slice, so each backend
+ * caches the catalog entries of about 1/N of the tenants; a transaction
+ * whose home slice is full borrows from another slice with a free
+ * connection (a single busy tenant still gets the whole pool). Default:
+ * slices of 2 connections. 1 turns slicing off. Through PgBouncer in
+ * transaction mode the affinity does nothing (PgBouncer picks the server
+ * connection per transaction) and costs nothing.
+ */
+const sliceCount = Math.min(
+  poolMax,
+  Math.max(1, Math.floor(env.get('DB_POOL_SLICES', Math.floor(poolMax / 2))))
+)
+
+export interface RuntimeSlice {
+  /** the Lucid connection name */
+  connection: string
+  /** its pool size (every slice's added up: DB_POOL_MAX) */
+  max: number
+}
+
+export const runtimeSlices: RuntimeSlice[] = Array.from({ length: sliceCount }, (_, index) => ({
+  connection: index === 0 ? APP_CONNECTION : `${APP_CONNECTION}_${index}`,
+  max: Math.floor(poolMax / sliceCount) + (index < poolMax % sliceCount ? 1 : 0),
+}))
 
 /**
  * The runtime pool serves every tenant: the tenant is chosen per
- * transaction (see app/tenancy/context.ts), never per connection.
+ * transaction (see app/tenancy/context.ts), never per connection; the
+ * slice only decides which backends serve it.
  *
  * A pooled connection is recycled after a bounded, jittered lifetime:
  * PostgreSQL caches catalog entries per backend, and a backend that has
  * visited thousands of schemas would otherwise grow without bound.
  */
+function runtimeConnection(max: number) {
+  return {
+    client: 'pg' as const,
+    connection: {
+      host: env.get('DB_HOST'),
+      port: env.get('DB_PORT'),
+      user: runtimeRole.user,
+      password: runtimeRole.password,
+      database: databaseName,
+    },
+    pool: {
+      min: 0,
+      max,
+      idleTimeoutMillis: 30_000,
+      acquireTimeoutMillis: acquireTimeoutMs,
+      ...recycling,
+    },
+    /**
+     * Platform models are written by hand and tenant data is read as plain
+     * rows: no generated schema classes.
+     */
+    schemaGeneration: { enabled: false },
+  }
+}
+
 const dbConfig = defineConfig({
   connection: APP_CONNECTION,
   prettyPrintDebugQueries: false,
   connections: {
-    [APP_CONNECTION]: {
-      client: 'pg',
-      connection: {
-        host: env.get('DB_HOST'),
-        port: env.get('DB_PORT'),
-        user: runtimeRole.user,
-        password: runtimeRole.password,
-        database: databaseName,
-      },
-      pool: {
-        min: 0,
-        max: poolMax,
-        idleTimeoutMillis: 30_000,
-        ...recycling,
-      },
-      /**
-       * Platform models are written by hand and tenant data is read as plain
-       * rows: no generated schema classes.
-       */
-      schemaGeneration: { enabled: false },
-    },
+    ...Object.fromEntries(
+      runtimeSlices.map((slice) => [slice.connection, runtimeConnection(slice.max)])
+    ),
     [PLATFORM_CONNECTION]: {
       client: 'pg',
       connection: {

@@ -115,6 +115,8 @@ const env = await Env.create(APP_ROOT, {
   DB_PASSWORD: Env.schema.string.optional(),
   DB_DATABASE: Env.schema.string(),
   DB_POOL_MAX: Env.schema.number.optional(),
+  // Tenant-affine slices of the runtime pool (docs/design/pool_slices.md)
+  DB_POOL_SLICES: Env.schema.number.optional(),
   DB_CONNECTION_LIFETIME_MS: Env.schema.number.optional(),
   /*
   | Direct PostgreSQL address for migrations when DB_HOST/DB_PORT is a

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto'
-import db from '@adonisjs/lucid/services/db'
-import { Gauge, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import metricsConfig from '#config/metrics'
 import { currentLogger } from '#logging/log_context'
+import { runtimePoolUsage } from '#tenancy/pool_slices'
 
 /**
  * Pieces shared by the API's and the worker's metrics.
@@ -45,20 +45,21 @@ export async function readWithin<T>(what: string, read: () => Promise<T>, ms = 2
 }
 
 /**
- * The shared pool of this process (knex's tarn pool): connections in use
- * and idle, and the requests waiting for one.
+ * The shared pool of this process (knex's tarn pools, one per slice of
+ * the runtime pool, added up: app/tenancy/pool_slices.ts): connections in
+ * use and idle, the requests waiting for one, and the transactions that
+ * ran on another slice than their tenant's home slice.
  */
 export function registerPoolMetrics(registry: Registry) {
-  const pool = () => db.manager.get(db.primaryConnectionName)?.connection?.pool ?? null
   new Gauge({
     name: 'db_pool_connections',
     help: 'Connections of the shared PostgreSQL pool, by state (in_use, idle)',
     labelNames: ['state'] as const,
     registers: [registry],
     collect() {
-      const current = pool()
-      this.set({ state: 'in_use' }, current?.numUsed() ?? 0)
-      this.set({ state: 'idle' }, current?.numFree() ?? 0)
+      const usage = runtimePoolUsage()
+      this.set({ state: 'in_use' }, usage.inUse)
+      this.set({ state: 'idle' }, usage.idle)
     },
   })
   new Gauge({
@@ -66,7 +67,18 @@ export function registerPoolMetrics(registry: Registry) {
     help: 'Queries waiting for a connection of the shared PostgreSQL pool',
     registers: [registry],
     collect() {
-      this.set(pool()?.numPendingAcquires() ?? 0)
+      this.set(runtimePoolUsage().waiting)
+    },
+  })
+  let counted = 0
+  new Counter({
+    name: 'db_pool_borrowed_transactions_total',
+    help: "Tenant transactions run on another slice of the shared pool than the tenant's home slice",
+    registers: [registry],
+    collect() {
+      const borrowed = runtimePoolUsage().borrowed
+      this.inc(borrowed - counted)
+      counted = borrowed
     },
   })
 }

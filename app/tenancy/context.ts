@@ -3,6 +3,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { transactionLimits } from '#config/database'
 import { tenantSearchPath } from '#tenancy/schema'
 import { beginWithEntry } from '#tenancy/tenant_transaction'
+import { runtimePool } from '#tenancy/pool_slices'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 
 /**
@@ -119,6 +120,11 @@ export function enterSql(tenantId: number, limits: TransactionLimits): string {
  * Entering costs no round trip of its own: the entry (and the admission
  * fragment) ride with BEGIN. `check` sees the entry before `fn` runs and
  * may throw; an unknown tenant always fails.
+ *
+ * The connection is one of the tenant's home slice of the pool when one is
+ * free, else borrowed from another slice (app/tenancy/pool_slices.ts): the
+ * slice decides only which backends serve the tenant, never what the
+ * transaction may reach.
  */
 export async function withTenant<T, A = undefined>(
   tenantId: number,
@@ -131,7 +137,22 @@ export async function withTenant<T, A = undefined>(
       : transactionLimits[options.limits ?? 'request']
   const statements = [enterSql(tenantId, limits)]
   if (options.admission) statements.push(options.admission.sql)
-  const { trx, results } = await beginWithEntry(statements)
+  const lease = await runtimePool.acquire(tenantId)
+  try {
+    return await inTenantTransaction(tenantId, statements, lease.connection, fn, options)
+  } finally {
+    lease.release()
+  }
+}
+
+async function inTenantTransaction<T, A>(
+  tenantId: number,
+  statements: string[],
+  connection: string,
+  fn: (trx: TransactionClientContract) => Promise<T>,
+  options: WithTenantOptions<T, A>
+): Promise<T> {
+  const { trx, results } = await beginWithEntry(statements, connection)
   try {
     const row = results[0][0]
     const entry: TenantEntry<A> | null =

@@ -42,8 +42,10 @@ interface KnexClient {
 
 const installed = Symbol('tenantEntryInstalled')
 
-function install() {
-  const client = (db.connection().getWriteClient() as unknown as { client: KnexClient }).client
+function install(connectionName?: string) {
+  const client = (
+    db.connection(connectionName).getWriteClient() as unknown as { client: KnexClient }
+  ).client
   if (client[installed]) return
   const create = client.transaction
   client.transaction = function (container, config, outerTx) {
@@ -71,15 +73,17 @@ function install() {
 
 /**
  * Begins a transaction with `statements` (no parameters) run in the same
- * round trip as BEGIN, and returns the rows of each.
+ * round trip as BEGIN, and returns the rows of each. On the default
+ * connection, or on `connection` (a slice of the runtime pool).
  */
 export async function beginWithEntry(
-  statements: string[]
+  statements: string[],
+  connection?: string
 ): Promise<{ trx: TransactionClientContract; results: Record<string, any>[][] }> {
-  install()
+  install(connection)
   const entry: EntryHolder = { statements }
   // Lucid's query client forwards its second argument to knex as options
-  const client = db.connection()
+  const client = db.connection(connection)
   const begin = client.transaction as unknown as (
     callback: undefined,
     options: { tenantEntry: EntryHolder }

@@ -38,6 +38,7 @@ const KEYS = [
   'DB_PASSWORD',
   'DB_DATABASE',
   'DB_CONNECTION_LIFETIME_MS',
+  'DB_POOL_SLICES',
   'REDIS_HOST',
   'REDIS_PORT',
   'REDIS_PASSWORD',
@@ -125,6 +126,8 @@ export function benchEnv(): BenchEnv {
     DB_DATABASE: database,
     DB_POOL_MAX: String(poolMax),
     DB_CONNECTION_LIFETIME_MS: base.DB_CONNECTION_LIFETIME_MS ?? '300000',
+    // e.g. DB_POOL_SLICES=1 to measure the runtime pool without its tenant-affine slices
+    ...(base.DB_POOL_SLICES && { DB_POOL_SLICES: base.DB_POOL_SLICES }),
     REDIS_HOST: base.REDIS_HOST,
     REDIS_PORT: base.REDIS_PORT,
     REDIS_PASSWORD: base.REDIS_PASSWORD ?? '',

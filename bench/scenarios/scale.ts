@@ -62,9 +62,12 @@ export const scale: Scenario = {
       const memory = await backendMemory(ctx.pool, 'bench-api', ctx.env.database)
       return { result, memory }
     }
+    // A backend's memory grows with the distinct tenants it served, so with
+    // the requests it served: both are reported, the run being timed.
     const describe = (result: LoadResult, memory: BackendMemory | null) =>
       [
         `p50 ${result.p50?.toFixed(1)} ms, p99 ${result.p99?.toFixed(1)} ms`,
+        `${fmtCount(result.responses)} responses measured (after 1 s of warm-up)`,
         memory
           ? `API's PostgreSQL backends afterwards: ${memory.backends}, ${memory.totalMiB.toFixed(0)} MiB private in all, largest ${memory.maxMiB.toFixed(1)} MiB`
           : 'backend memory not readable (PostgreSQL not local?)',

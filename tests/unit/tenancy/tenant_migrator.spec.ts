@@ -52,7 +52,11 @@ export default class extends BaseSchema {
  * The application's own tenant migrations (V1 is the latest of them, the
  * version of a newly provisioned tenant), then the two of this test.
  */
-const APP = ['0001_create_commerce_tables', '0002_create_webhook_tables']
+const APP = [
+  '0001_create_commerce_tables',
+  '0002_create_webhook_tables',
+  '0003_drop_products_assigned_to_index',
+]
 const V1 = APP.at(-1)!
 const V2 = '9002_create_gift_cards'
 const V3 = '9003_index_gift_cards'

@@ -3,6 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import { currentTenant, tenantQuery, withTenant } from '#tenancy/context'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 import { beginWithEntry } from '#tenancy/tenant_transaction'
+import { runtimePool } from '#tenancy/pool_slices'
 import { givenTenant } from '#tests/support/fixtures'
 import platform from '#tests/support/platform_db'
 
@@ -16,7 +17,9 @@ test.group('Tenant transaction', () => {
     const tenant = await givenTenant()
     const statements: string[] = []
     const listener = (query: { sql: string }) => statements.push(query.sql)
-    db.connection().getWriteClient().on('query', listener)
+    // the pool is idle: the transaction runs on the tenant's home slice
+    const home = db.connection(runtimePool.homeConnection(tenant.id))
+    home.getWriteClient().on('query', listener)
     try {
       await withTenant(tenant.id, async (trx) => {
         const { rows } = await trx.rawQuery(`select current_setting('search_path') as path`)
@@ -24,7 +27,7 @@ test.group('Tenant transaction', () => {
         assert.equal(currentTenant().tenantId, tenant.id)
       })
     } finally {
-      db.connection().getWriteClient().off('query', listener)
+      home.getWriteClient().off('query', listener)
     }
     assert.match(statements[0], new RegExp(`^begin;\\s+select tenancy\\.enter\\(${tenant.id}\\)`))
     assert.include(
