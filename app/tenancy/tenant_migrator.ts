@@ -258,7 +258,7 @@ export class TenantMigrator {
       succeeded: [],
       failed,
     }
-    if (options.dryRun) return result
+    if (options.dryRun || plans.length === 0) return result
 
     const total = plans.length
     let done = 0
@@ -326,20 +326,19 @@ export class TenantMigrator {
     try {
       let pending = plans
       let prefix = 'begin'
-      while (pending.length > 0) {
-        const body = pending
-          .map(
-            (plan) =>
-              `savepoint tenant_script;\n${scripts.get(plan)};\nrelease savepoint tenant_script`
-          )
-          .join(';\n')
+      for (;;) {
+        const body = pending.map(
+          (plan) =>
+            `savepoint tenant_script;\n${scripts.get(plan)};\nrelease savepoint tenant_script`
+        )
         try {
-          await connection.query(`${prefix};\n${body}`)
+          // The commit joins the query: after a failure PostgreSQL skips it.
+          await connection.query([prefix, ...body, 'commit'].join(';\n'))
           outcomes.push(...pending.map((plan) => ({ plan })))
-          pending = []
+          break
         } catch (error) {
-          // Outside a transaction (the BEGIN or the connection failed), this
-          // throws too, and the batch runs tenant by tenant.
+          // Outside a transaction (the BEGIN, the COMMIT or the connection
+          // failed), this throws too, and the batch runs tenant by tenant.
           await connection.query('rollback to savepoint tenant_script')
           const { rows } = await connection.query(
             'select id, migration_version from public.tenants where id = any($1::bigint[])',
@@ -359,7 +358,6 @@ export class TenantMigrator {
           prefix = 'release savepoint tenant_script'
         }
       }
-      if (!fallback) await connection.query('commit')
     } catch {
       await connection.query('rollback').catch(() => {})
       fallback = true
