@@ -29,11 +29,14 @@ export default defineConfig({
   ],
 
   /*
-  | Modules imported before the application starts.
+  | Modules imported before the application starts. Routes and the HTTP
+  | kernel (controllers' validators, middleware, the JWT helpers) only where
+  | an HTTP server runs: ace commands start without them (bin/console.ts
+  | loads them for list:routes).
   */
   preloads: [
-    () => import('#start/routes'),
-    () => import('#start/kernel'),
+    { file: () => import('#start/routes'), environment: ['web', 'test'] },
+    { file: () => import('#start/kernel'), environment: ['web', 'test'] },
     () => import('#start/events'),
   ],
 

@@ -8,6 +8,16 @@
 |
 */
 
+import { enableCompileCache } from 'node:module'
+
+/**
+ * Commands are short processes that load the same modules every time:
+ * Node's on-disk compile cache (in the OS temporary directory) spares them
+ * compiling each module again (about a fifth of a no-op command's start).
+ * Nothing happens where the directory is not writable.
+ */
+enableCompileCache()
+
 await import('reflect-metadata')
 const { Ignitor, prettyPrintError } = await import('@adonisjs/core')
 
@@ -20,6 +30,7 @@ if (process.env.NODE_ENV === 'production') {
 }
 
 const APP_ROOT = new URL('../', import.meta.url)
+const commandName = process.argv.slice(2).find((value) => !value.startsWith('-'))
 
 const IMPORTER = (filePath: string) => {
   if (filePath.startsWith('./') || filePath.startsWith('../')) {
@@ -33,6 +44,14 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
     app.booting(async () => {
       await import('#start/env')
     })
+    // Routes and the HTTP kernel preload for the web and test environments
+    // only (adonisrc.ts); the command listing them needs them.
+    if (commandName === 'list:routes') {
+      app.starting(async () => {
+        await import('#start/routes')
+        await import('#start/kernel')
+      })
+    }
     app.listen('SIGTERM', () => app.terminate())
     app.listen('SIGINT', () => app.terminate())
   })

@@ -1,7 +1,12 @@
 import { flags } from '@adonisjs/core/ace'
 import { TenantCommand } from './_tenant_command.js'
-import { DEFAULT_CONCURRENCY, TenantMigrator, type RunResult } from '#tenancy/tenant_migrator'
-import { ensureRuntimeRole, secureAllTenants } from '#tenancy/runtime_role'
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CONCURRENCY,
+  TenantMigrator,
+  type RunResult,
+} from '#tenancy/tenant_migrator'
+import { ensureRuntimeRole, secureAllTenants, secureUnsecuredTenants } from '#tenancy/runtime_role'
 import { platformDb } from '#tenancy/platform'
 import { TenantPool } from '#tenancy/tenant_pool'
 
@@ -10,9 +15,14 @@ import { TenantPool } from '#tenancy/tenant_pool'
  * tenants that fail keep their version and are retried by the next run.
  *
  * Runs as the owner role. Before migrating, it creates the runtime role
- * when missing and keeps its grants right (platform tables, and every
- * tenant schema's tables and guard policies): `npm run migrate` runs it
- * after the platform migrations.
+ * when missing and keeps its grants right (platform tables, and the
+ * tables and guard policies of every tenant schema it cannot use yet;
+ * `--secure-all` re-checks every schema): `npm run migrate` runs it after
+ * the platform migrations.
+ *
+ * On plain PostgreSQL several tenants share a transaction, each in a
+ * savepoint of its own (see TenantMigrator): `--batch-size 1` gives each
+ * tenant its own transaction, as on Citus.
  */
 export default class TenantsMigrate extends TenantCommand {
   static commandName = 'tenants:migrate'
@@ -22,6 +32,16 @@ export default class TenantsMigrate extends TenantCommand {
     description: `Tenants migrated at once (default ${DEFAULT_CONCURRENCY}, at most the pool size)`,
   })
   declare concurrency?: number
+
+  @flags.number({
+    description: `Tenants per transaction, each in its own savepoint (default ${DEFAULT_BATCH_SIZE})`,
+  })
+  declare batchSize?: number
+
+  @flags.boolean({
+    description: 'Re-check the grants and guard policies of every tenant schema, not only new ones',
+  })
+  declare secureAll?: boolean
 
   @flags.boolean({ description: 'Print the plan and its SQL without applying anything' })
   declare dryRun?: boolean
@@ -33,9 +53,13 @@ export default class TenantsMigrate extends TenantCommand {
     const tenantIds = this.tenant === undefined ? undefined : [this.parseTenant(this.tenant)]
     if (!this.dryRun) {
       await ensureRuntimeRole(platformDb())
-      if (tenantIds === undefined) await secureAllTenants(platformDb())
+      if (this.secureAll) await secureAllTenants(platformDb())
+      else if (tenantIds === undefined) await secureUnsecuredTenants(platformDb())
     }
-    const migrator = new TenantMigrator({ concurrency: this.concurrency })
+    const migrator = new TenantMigrator({
+      concurrency: this.concurrency,
+      batchSize: this.batchSize,
+    })
     const latest = await migrator.latest()
     const progress = this.progress('migrated')
 

@@ -1,6 +1,6 @@
 import { flags } from '@adonisjs/core/ace'
 import { CommandError, TenantCommand } from './_tenant_command.js'
-import { DEFAULT_CONCURRENCY, TenantMigrator } from '#tenancy/tenant_migrator'
+import { DEFAULT_BATCH_SIZE, DEFAULT_CONCURRENCY, TenantMigrator } from '#tenancy/tenant_migrator'
 
 /**
  * Reverts each tenant's newest tenant migration (or --step of them).
@@ -20,6 +20,11 @@ export default class TenantsMigrateRollback extends TenantCommand {
   })
   declare concurrency?: number
 
+  @flags.number({
+    description: `Tenants per transaction, each in its own savepoint (default ${DEFAULT_BATCH_SIZE})`,
+  })
+  declare batchSize?: number
+
   @flags.boolean({ description: 'Print the plan without reverting anything' })
   declare dryRun?: boolean
 
@@ -33,7 +38,10 @@ export default class TenantsMigrateRollback extends TenantCommand {
       )
     }
     const tenantIds = this.tenant === undefined ? undefined : [this.parseTenant(this.tenant)]
-    const migrator = new TenantMigrator({ concurrency: this.concurrency })
+    const migrator = new TenantMigrator({
+      concurrency: this.concurrency,
+      batchSize: this.batchSize,
+    })
     const progress = this.progress('rolled back')
     const result = await migrator.rollback({
       tenantIds,

@@ -70,6 +70,34 @@ export async function secureAllTenants(client: QueryClientContract, batch = 50):
 }
 
 /**
+ * Secures the tenant schemas the runtime role cannot use yet (no USAGE on
+ * the schema: tenants provisioned before the role existed, or since it was
+ * recreated or renamed), a batch per transaction; one catalog query when
+ * there are none. Provisioning and every tenant migration secure their
+ * schema in their own transaction, and `secure_schema` grants USAGE in
+ * the same transaction as the rest, so a schema with USAGE is secured.
+ */
+export async function secureUnsecuredTenants(
+  client: QueryClientContract,
+  batch = 50
+): Promise<number> {
+  const { rows } = await client.rawQuery(
+    `select t.id from public.tenants t
+     join pg_namespace n on n.nspname = 'tenant_' || t.id::text
+     where not has_schema_privilege((select r.role_name from tenancy.runtime r), n.oid, 'usage')
+     order by t.id`
+  )
+  const ids = rows.map((row: { id: number | string }) => Number(row.id))
+  for (let start = 0; start < ids.length; start += batch) {
+    await client.rawQuery(
+      'select count(tenancy.secure_schema(id)) from unnest(?::bigint[]) as ids (id)',
+      [ids.slice(start, start + batch)]
+    )
+  }
+  return ids.length
+}
+
+/**
  * SQL that secures one tenant schema (appended to provisioning and to
  * every tenant migration script).
  */

@@ -2,8 +2,10 @@ import db from '@adonisjs/lucid/services/db'
 import { PLATFORM_CONNECTION } from '#config/database'
 import { TenantNotFoundException } from '#exceptions/tenancy'
 import { tenantSchema } from '#tenancy/schema'
+import { splitStatements } from '#tenancy/sql_script'
 import {
   applySql,
+  onCitus,
   revertSql,
   runScript,
   tenantMigrations,
@@ -12,6 +14,21 @@ import {
 } from '#tenancy/tenant_migrations'
 
 export const DEFAULT_CONCURRENCY = 8
+
+/**
+ * Tenants per transaction on plain PostgreSQL (see `runBatch`): enough to
+ * spread one commit and one round trip over many schemas, few enough that
+ * a batch holds a few hundred locks and a failure re-sends little.
+ */
+export const DEFAULT_BATCH_SIZE = 25
+
+/**
+ * At most this many migration statements per batch: each holds its locks
+ * (an ACCESS EXCLUSIVE on an altered table, several for a new one) until
+ * the batch commits, and the server's lock table is shared. A migration of
+ * many statements gets smaller batches, down to one tenant.
+ */
+export const BATCH_STATEMENTS = 100
 
 /**
  * A tenant and the version its platform mirror records.
@@ -95,6 +112,7 @@ export interface MigrationStatus {
 export class TenantMigrator {
   readonly directory: string
   readonly concurrency: number
+  readonly batchSize: number
   private connectionName: string
 
   constructor(
@@ -105,11 +123,14 @@ export class TenantMigrator {
       concurrency?: number
       /** Lucid connection; default: the owner role's (platform). */
       connection?: string
+      /** Tenants per transaction on plain PostgreSQL (default 25; 1: one each). */
+      batchSize?: number
     } = {}
   ) {
     this.directory = options.directory ?? tenantMigrationsPath()
     this.connectionName = options.connection ?? PLATFORM_CONNECTION
     this.concurrency = boundedConcurrency(options.concurrency, this.poolSize())
+    this.batchSize = positive('batch size', options.batchSize) ?? DEFAULT_BATCH_SIZE
   }
 
   /**
@@ -237,23 +258,116 @@ export class TenantMigrator {
       succeeded: [],
       failed,
     }
-    if (options.dryRun) return result
+    if (options.dryRun || plans.length === 0) return result
 
     const total = plans.length
     let done = 0
-    await eachLimit(plans, this.concurrency, async (plan) => {
-      try {
-        await runScript(this.client(), sqlFor(plan))
-        result.succeeded.push(plan.tenantId)
-      } catch (error) {
-        failed.push(failure(plan, error))
+    const finished = (outcomes: Outcome[]) => {
+      for (const outcome of outcomes) {
+        if (outcome.error === undefined) result.succeeded.push(outcome.plan.tenantId)
+        else failed.push(failure(outcome.plan, outcome.error))
+        done++
+        options.onProgress?.({ done, total, failed: failed.length })
       }
-      done++
-      options.onProgress?.({ done, total, failed: failed.length })
+    }
+    // On Citus a script is split around the statements it forwards verbatim
+    // (app/tenancy/sql_script.ts): there each tenant keeps a transaction of
+    // its own.
+    const batchSize = (await onCitus(this.client())) ? 1 : this.batchSize
+    const batches = batchesOf(plans, batchSize, (plan) => statementCount(plan, direction))
+    await eachLimit(batches, this.concurrency, async (batch) => {
+      finished(
+        batch.length === 1
+          ? [await this.runOne(batch[0], sqlFor)]
+          : await this.runBatch(batch, sqlFor)
+      )
     })
     result.succeeded.sort((a, b) => a - b)
     failed.sort((a, b) => a.tenantId - b.tenantId)
     return result
+  }
+
+  /**
+   * One tenant, one transaction (`runScript`).
+   */
+  private async runOne(plan: TenantPlan, sqlFor: (plan: TenantPlan) => string): Promise<Outcome> {
+    try {
+      await runScript(this.client(), sqlFor(plan))
+      return { plan }
+    } catch (error) {
+      return { plan, error }
+    }
+  }
+
+  /**
+   * Several tenants in one transaction, each inside a savepoint of its own
+   * that holds its whole script (changes, ledger rows, mirror, grants): the
+   * batch is one multi-statement simple query, so one round trip and one
+   * commit for all of them.
+   *
+   * When a statement fails, PostgreSQL skips the rest of the query. The
+   * transaction rolls back to the failing tenant's savepoint (undoing that
+   * tenant only), reads the batch's mirror versions to tell which tenants
+   * already reached their target (the failing one is the first that did
+   * not), records the failure, and sends the tenants after it again. A
+   * failed tenant is untouched; the others commit. Should anything else
+   * go wrong (the savepoint machinery, the commit), the transaction is
+   * rolled back and each tenant of the batch runs alone.
+   */
+  private async runBatch(
+    plans: TenantPlan[],
+    sqlFor: (plan: TenantPlan) => string
+  ): Promise<Outcome[]> {
+    const scripts = new Map(plans.map((plan) => [plan, sqlFor(plan)]))
+    const outcomes: Outcome[] = []
+    const knex = this.client().getWriteClient().client
+    const connection = await knex.acquireConnection()
+    let fallback = false
+    try {
+      let pending = plans
+      let prefix = 'begin'
+      for (;;) {
+        const body = pending.map(
+          (plan) =>
+            `savepoint tenant_script;\n${scripts.get(plan)};\nrelease savepoint tenant_script`
+        )
+        try {
+          // The commit joins the query: after a failure PostgreSQL skips it.
+          await connection.query([prefix, ...body, 'commit'].join(';\n'))
+          outcomes.push(...pending.map((plan) => ({ plan })))
+          break
+        } catch (error) {
+          // Outside a transaction (the BEGIN, the COMMIT or the connection
+          // failed), this throws too, and the batch runs tenant by tenant.
+          await connection.query('rollback to savepoint tenant_script')
+          const { rows } = await connection.query(
+            'select id, migration_version from public.tenants where id = any($1::bigint[])',
+            [pending.map((plan) => plan.tenantId)]
+          )
+          const mirror = new Map<number, string | null>(
+            rows.map((row: { id: string | number; migration_version: string | null }) => [
+              Number(row.id),
+              row.migration_version,
+            ])
+          )
+          const index = pending.findIndex((plan) => mirror.get(plan.tenantId) !== plan.target)
+          if (index === -1) throw error
+          outcomes.push(...pending.slice(0, index).map((plan) => ({ plan })))
+          outcomes.push({ plan: pending[index], error })
+          pending = pending.slice(index + 1)
+          prefix = 'release savepoint tenant_script'
+        }
+      }
+    } catch {
+      await connection.query('rollback').catch(() => {})
+      fallback = true
+    } finally {
+      await knex.releaseConnection(connection)
+    }
+    if (!fallback) return outcomes
+    const alone: Outcome[] = []
+    for (const plan of plans) alone.push(await this.runOne(plan, sqlFor))
+    return alone
   }
 
   /**
@@ -312,6 +426,68 @@ function boundedConcurrency(requested: number | undefined, poolSize: number): nu
     throw new RangeError(`The concurrency must be a positive integer, got ${requested}`)
   }
   return Math.min(requested ?? DEFAULT_CONCURRENCY, poolSize)
+}
+
+/**
+ * A positive integer option, or undefined when not given.
+ */
+function positive(what: string, value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+    throw new RangeError(`The ${what} must be a positive integer, got ${value}`)
+  }
+  return value
+}
+
+const statementCounts = new WeakMap<CompiledMigration, { up: number; down: number }>()
+
+/**
+ * The statements of a plan's migrations in that direction.
+ */
+function statementCount(plan: TenantPlan, direction: 'up' | 'down'): number {
+  let total = 0
+  for (const migration of plan.migrations) {
+    let counts = statementCounts.get(migration)
+    if (!counts) {
+      counts = {
+        up: splitStatements(migration.up).length,
+        down: splitStatements(migration.down).length,
+      }
+      statementCounts.set(migration, counts)
+    }
+    total += counts[direction]
+  }
+  return total
+}
+
+/**
+ * Consecutive plans, at most `size` of them and `BATCH_STATEMENTS`
+ * statements per batch (a plan heavier than that alone).
+ */
+function batchesOf(
+  plans: TenantPlan[],
+  size: number,
+  weight: (plan: TenantPlan) => number
+): TenantPlan[][] {
+  const batches: TenantPlan[][] = []
+  let current: TenantPlan[] = []
+  let load = 0
+  for (const plan of plans) {
+    const heavy = weight(plan)
+    if (current.length > 0 && (current.length >= size || load + heavy > BATCH_STATEMENTS)) {
+      batches.push(current)
+      current = []
+      load = 0
+    }
+    current.push(plan)
+    load += heavy
+  }
+  if (current.length > 0) batches.push(current)
+  return batches
+}
+
+interface Outcome {
+  plan: TenantPlan
+  error?: unknown
 }
 
 function toVersion(row: { id: number; migration_version: string | null }): TenantVersion {

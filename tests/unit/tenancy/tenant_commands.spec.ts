@@ -311,6 +311,45 @@ test.group('tenants:* commands', (group) => {
     assert.include(after.output, 'are at the latest version')
   })
 
+  test('tenants:migrate secures the schemas the runtime role cannot use yet; --secure-all every one', async ({
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const schema = tenant.schemaName
+    const { rows: runtime } = await db.rawQuery('select role_name from tenancy.runtime')
+    const role = runtime[0].role_name as string
+    const state = async () => {
+      const { rows } = await db.rawQuery(
+        `select has_schema_privilege(?, ?, 'usage') as usage,
+                has_table_privilege(?, ?, 'select') as selects,
+                exists (select from pg_policy where polrelid = ?::regclass
+                        and polname = 'tenant_guard') as guarded`,
+        [role, schema, role, `"${schema}".products`, `"${schema}".products`]
+      )
+      return rows[0] as { usage: boolean; selects: boolean; guarded: boolean }
+    }
+
+    // As if provisioned before the runtime role existed.
+    await db.rawQuery(`revoke usage on schema "${schema}" from "${role}"`)
+    await db.rawQuery(`revoke all on "${schema}".products from "${role}"`)
+    await db.rawQuery(`drop policy tenant_guard on "${schema}".products`)
+    const secured = await run('tenants:migrate')
+    assert.equal(secured.exitCode, 0, secured.output)
+    assert.deepEqual(await state(), { usage: true, selects: true, guarded: true })
+
+    // A schema the role can use is taken as secured (its provisioning and
+    // its migrations secured it in their transaction): --secure-all
+    // re-checks every one.
+    await db.rawQuery(`revoke select on "${schema}".products from "${role}"`)
+    const quick = await run('tenants:migrate')
+    assert.equal(quick.exitCode, 0, quick.output)
+    const unchecked = await state()
+    assert.isFalse(unchecked.selects)
+    const all = await run('tenants:migrate', ['--secure-all'])
+    assert.equal(all.exitCode, 0, all.output)
+    assert.deepEqual(await state(), { usage: true, selects: true, guarded: true })
+  })
+
   test('tenants:placement on plain PostgreSQL lists every tenant on this server, with sizes', async ({
     assert,
   }) => {

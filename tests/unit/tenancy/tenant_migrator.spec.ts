@@ -144,6 +144,12 @@ test.group('Tenant migrator', (group) => {
     assert.equal(new TenantMigrator({ concurrency: 3 }).concurrency, 3)
     assert.equal(new TenantMigrator({ concurrency: 500 }).concurrency, 8)
     assert.throws(() => new TenantMigrator({ concurrency: 0 }), /positive integer/)
+    assert.equal(new TenantMigrator().batchSize, 25)
+    assert.equal(new TenantMigrator({ batchSize: 4 }).batchSize, 4)
+    assert.throws(
+      () => new TenantMigrator({ batchSize: 0 }),
+      /batch size must be a positive integer/
+    )
   })
 
   test('status counts tenants per version and lists the ones behind', async ({ assert }) => {
@@ -325,5 +331,74 @@ test.group('Tenant migrator', (group) => {
     assert.deepEqual(up.succeeded, [tenant])
     assert.equal(await versionOf(tenant), V1)
     assert.isTrue(await tableExists(tenant, 'products'))
+  })
+
+  test('a batch whose middle schemas fail commits the others; running again resumes', async ({
+    assert,
+  }) => {
+    // 12 tenants at V1 in batches of 4: [0 1 2 3] [4 5 6 7] [8 9 10 11].
+    // Two neighbours in the middle of the first batch fail, then the last
+    // of the second and the first of the third.
+    const tenants = ids.slice(100, 112)
+    const brokenOnes = [tenants[1], tenants[2], tenants[7], tenants[8]]
+    assert.equal(countOf(await versions(tenants), V1), tenants.length)
+    for (const id of brokenOnes) {
+      await db.rawQuery(`alter table "${tenantSchema(id)}".products add column gift_card_id text`)
+    }
+    const batched = new TenantMigrator({
+      directory: fixture.directory,
+      batchSize: 4,
+      concurrency: 2,
+    })
+    const progress: MigrationProgress[] = []
+    const result = await batched.migrate({
+      tenantIds: tenants,
+      onProgress: (update) => progress.push(update),
+    })
+
+    const healthy = tenants.filter((id) => !brokenOnes.includes(id))
+    assert.deepEqual(result.succeeded, healthy)
+    assert.deepEqual(
+      result.failed.map((failure) => failure.tenantId),
+      brokenOnes
+    )
+    for (const failure of result.failed) {
+      assert.equal(failure.code, '42701')
+      assert.match(failure.message, /gift_card_id/)
+    }
+    assert.lengthOf(progress, tenants.length)
+    assert.deepEqual(progress.at(-1), { done: 12, total: 12, failed: 4 })
+
+    const after = await versions(tenants)
+    for (const id of healthy) {
+      assert.equal(after.get(id), V3)
+      assert.deepEqual(await ledger(id), [
+        ...APP.map((name) => ({ name, batch: 1 })),
+        { name: V2, batch: 2 },
+        { name: V3, batch: 2 },
+      ])
+      assert.isTrue(await tableExists(id, 'gift_cards'))
+    }
+    // A failed schema is untouched: no table, no ledger row, its version.
+    for (const id of brokenOnes) {
+      assert.equal(after.get(id), V1)
+      assert.deepEqual(await ledgerNames(id), APP)
+      assert.isFalse(await tableExists(id, 'gift_cards'))
+    }
+
+    for (const id of brokenOnes) {
+      await db.rawQuery(`alter table "${tenantSchema(id)}".products drop column gift_card_id`)
+    }
+    const again = await batched.migrate({ tenantIds: tenants })
+    assert.deepEqual(
+      again.plans.map((plan) => plan.tenantId),
+      brokenOnes
+    )
+    assert.deepEqual(again.succeeded, brokenOnes)
+    assert.deepEqual(again.failed, [])
+    assert.equal(countOf(await versions(tenants), V3), tenants.length)
+    for (const id of brokenOnes) {
+      assert.deepEqual(await ledgerNames(id), [...APP, V2, V3])
+    }
   })
 })
