@@ -1,6 +1,6 @@
 import type { QueryClientContract } from '@adonisjs/lucid/types/database'
 import { databaseName, runtimeRole, transactionLimits } from '#config/database'
-import { quoteIdent, tenantSchema } from '#tenancy/schema'
+import { quoteIdent } from '#tenancy/schema'
 
 /**
  * The runtime role: the one the API and the worker log in as for tenant
@@ -99,15 +99,6 @@ export function secureSchemaSql(tenantId: number): string {
  */
 export function secureSpareSql(spareId: number): string {
   return `update public.tenant_spares set secured = tenancy.secure_spare(${spareId}) where id = ${spareId}`
-}
-
-/**
- * SQL that opens a claimed spare, renamed to the tenant's schema, to the
- * runtime role: the one privilege a spare lacks (its tables are secured
- * already, and the guard follows the schema through the rename).
- */
-export function openSchemaSql(tenantId: number): string {
-  return `grant usage on schema ${quoteIdent(tenantSchema(tenantId))} to ${quoteIdent(runtimeRole.user)}`
 }
 
 /**

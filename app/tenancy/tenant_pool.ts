@@ -1,8 +1,8 @@
 import { platformDb } from '#tenancy/platform'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import tenantPoolConfig from '#config/tenant_pool'
-import { quoteIdent, spareSchema, tenantSchema } from '#tenancy/schema'
-import { openSchemaSql, secureSpareSql } from '#tenancy/runtime_role'
+import { quoteIdent, spareSchema } from '#tenancy/schema'
+import { secureSpareSql } from '#tenancy/runtime_role'
 import {
   applyToSql,
   runScript,
@@ -22,7 +22,8 @@ import {
  * that the runtime role has no USAGE on it, so no tenant can reach it.
  * Sign-up claims one inside its own transaction: the row is deleted
  * (`for update skip locked`, so two sign-ups never take the same one), the
- * schema renamed to `tenant_<tenant id>` and opened to the runtime role.
+ * schema renamed to `tenant_<tenant id>` and opened to the runtime role
+ * (`tenancy.claim_spare`, one round trip).
  * All transactional: a sign-up that fails afterwards rolls them back and
  * the spare is in the pool again, unreachable as before.
  *
@@ -78,15 +79,14 @@ export class TenantPool {
    * Claims a ready spare for `tenantId` inside the caller's transaction:
    * deletes its row, records its version as the tenant's, renames its
    * schema to `tenant_<id>` and grants the runtime role USAGE on it. Its
-   * tables were secured when it was built; the guard follows the schema
-   * through the rename, and now matches `tenantId` alone. Returns the
-   * spare's id, or null when the pool has no ready spare (the caller
-   * builds the schema instead).
+   * tables were secured when it was built; the guard is bound to the
+   * schema, follows it through the rename, and now matches `tenantId`
+   * alone. Returns the spare's id, or null when the pool has no ready
+   * spare (the caller builds the schema instead).
    *
-   * Two round trips on PostgreSQL: the claim, then the rename and the
-   * grant as one script (on Citus each DDL statement is a query of its
-   * own, runScript; renaming a distributed schema is supported from
-   * Citus 12).
+   * One round trip: `tenancy.claim_spare` (migration 0006) runs the claim
+   * and each DDL statement on its own inside the function (renaming a
+   * distributed schema is supported from Citus 12).
    */
   async claim(trx: TransactionClientContract, tenantId: number): Promise<number | null> {
     const latest = await latestMigration()
@@ -94,26 +94,11 @@ export class TenantPool {
     // Straight to the transaction's pg connection: this is the whole schema
     // part of a sign-up, and knex's query building costs as much as a round trip.
     const connection = await trxConnection(trx)
-    const { rows } = await connection.query(
-      `with spare as (
-         delete from public.tenant_spares
-         where id = (select id from public.tenant_spares where migration_version = $1 and secured
-                     order by id limit 1 for update skip locked)
-         returning id, migration_version
-       )
-       update public.tenants t set migration_version = spare.migration_version, updated_at = now()
-       from spare where t.id = $2
-       returning spare.id`,
-      [latest, tenantId]
-    )
-    const spareId: number | undefined = rows[0]?.id
-    if (spareId === undefined) return null
-    await runScript(
-      trx,
-      `alter schema ${quoteIdent(spareSchema(spareId))} rename to ${quoteIdent(tenantSchema(tenantId))};\n` +
-        openSchemaSql(tenantId)
-    )
-    return spareId
+    const { rows } = await connection.query('select tenancy.claim_spare($1, $2) as id', [
+      tenantId,
+      latest,
+    ])
+    return rows[0]?.id ?? null
   }
 
   /**

@@ -29,7 +29,7 @@ export type ProvisionStep = 'tenant' | 'schema' | 'owner'
  * PostgreSQL DDL is transactional, so no row and no schema remain.
  *
  * The schema is claimed from the pool of ready schemas when it has one
- * (a claim, a rename and a grant: see TenantPool.claim), else built by one multi-statement
+ * (one round trip: see TenantPool.claim), else built by one multi-statement
  * query compiled once per process. Sign-up never builds a spare: after it
  * commits, it asks the worker to refill the pool.
  */

@@ -17,8 +17,8 @@ import { BaseSchema } from '@adonisjs/lucid/schema'
  * the time of the check: a spare (`tenant_spare_<n>`) matches no tenant,
  * and once renamed to `tenant_<id>` it matches that tenant alone. So a
  * spare is secured when it is built (`tenancy.secure_spare`, by the refill
- * job, off the request path) and the claim only renames it and grants the
- * runtime role `USAGE` on it: a spare never has `USAGE`, so no tenant can
+ * job, off the request path) and the claim (`tenancy.claim_spare`, one
+ * round trip) only renames it and grants the runtime role `USAGE` on it: a spare never has `USAGE`, so no tenant can
  * even name its tables before it is claimed (the second fence, and the
  * only one on Citus, where distributed tables carry no guard).
  *
@@ -188,6 +188,45 @@ export default class extends BaseSchema {
         return not has_schema_privilege(runtime, schema_name, 'usage');
       end $$`)
 
+    /**
+     * The claim of a spare by a sign-up, inside its transaction, in one
+     * round trip: takes the first ready spare (`for update skip locked`:
+     * two sign-ups never take the same one), records its version as the
+     * tenant's, renames its schema to `tenant_<tenant>` and grants the
+     * runtime role USAGE on it. Null when no spare is ready (the caller
+     * builds the schema). Owner role only; a failing sign-up rolls all of
+     * it back. Each DDL statement runs on its own (EXECUTE), so Citus
+     * propagates it as it does secure_schema's grants.
+     */
+    this.schema.raw(`
+      create function tenancy.claim_spare(tenant bigint, version text) returns bigint
+      language plpgsql volatile set search_path = pg_catalog, pg_temp as $$
+      declare
+        runtime text := (select r.role_name from tenancy.runtime r);
+        spare bigint;
+      begin
+        if runtime is null then
+          return null;
+        end if;
+        with claimed as (
+          delete from public.tenant_spares
+          where id = (select s.id from public.tenant_spares s
+                      where s.migration_version = version and s.secured
+                      order by s.id limit 1 for update skip locked)
+          returning id, migration_version
+        )
+        update public.tenants t set migration_version = claimed.migration_version, updated_at = now()
+        from claimed where t.id = tenant
+        returning claimed.id into spare;
+        if spare is null then
+          return null;
+        end if;
+        execute format('alter schema %I rename to %I', 'tenant_spare_' || spare::text,
+          'tenant_' || tenant::text);
+        execute format('grant usage on schema %I to %I', 'tenant_' || tenant::text, runtime);
+        return spare;
+      end $$`)
+
     this.schema.raw('revoke all on all functions in schema tenancy from public')
     // The runtime role calls the guard through every new policy from now on;
     // ensureRuntimeRole (tenants:migrate) grants it too.
@@ -208,6 +247,7 @@ export default class extends BaseSchema {
     // row-level security and refuse the runtime role until re-secured);
     // the previous secure_schema then puts a tenant-bound policy back on
     // every tenant table.
+    this.schema.raw('drop function if exists tenancy.claim_spare(bigint, text)')
     this.schema.raw('drop function tenancy.secure_spare(bigint)')
     this.schema.raw('drop function tenancy.schema_guard(regnamespace) cascade')
     this.schema.raw(`
