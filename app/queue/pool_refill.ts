@@ -84,7 +84,7 @@ export async function startPoolRefill(
     POOL_QUEUE,
     async () => {
       const outcome = await pool.refill()
-      if (outcome.built || outcome.migrated || outcome.dropped) {
+      if (outcome.built || outcome.migrated || outcome.secured || outcome.dropped) {
         logger.info({ queue: POOL_QUEUE, ...outcome }, 'tenant pool refilled')
       }
       return outcome

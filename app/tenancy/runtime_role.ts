@@ -40,18 +40,31 @@ export async function ensureRuntimeRole(
     `grant select, update on public.auth_sessions to ${role}`,
     `grant select on public.refresh_tokens to ${role}`,
     `grant usage on all sequences in schema public to ${role}`,
-    `grant execute on function tenancy.enter(bigint), tenancy.current_tenant(), tenancy.guard(bigint) to ${role}`,
-    `insert into tenancy.runtime (role_name) values (${literal(runtimeRole.user)})
-     on conflict (id) do update set role_name = excluded.role_name`,
+    // tenancy.guard: the tenant-bound policies of schemas not yet re-secured (migration 0006).
+    `grant execute on function tenancy.enter(bigint), tenancy.current_tenant(), tenancy.guard(bigint), tenancy.schema_guard(regnamespace) to ${role}`,
   ]
   for (const sql of statements) await client.rawQuery(sql)
+
+  const recorded = await client.rawQuery('select role_name from tenancy.runtime')
+  const previous: string | undefined = recorded.rows[0]?.role_name
+  if (previous !== runtimeRole.user) {
+    await client.rawQuery(
+      `insert into tenancy.runtime (role_name) values (${literal(runtimeRole.user)})
+       on conflict (id) do update set role_name = excluded.role_name`
+    )
+    // Spares were secured for another role (or none): none is claimable
+    // until TenantPool.migrate (tenants:migrate, the refill) secures it again.
+    await client.rawQuery('update public.tenant_spares set secured = false where secured')
+  }
   return { created }
 }
 
 /**
  * Secures every tenant schema (grants and guard policies), a batch of
  * tenants per transaction. `tenancy.secure_schema` changes only what is
- * missing, so this is cheap on an up-to-date database.
+ * missing or old (a tenant-bound policy from before migration 0006 is
+ * rewritten to the schema-bound guard), so this is cheap on an up-to-date
+ * database, and an interrupted run resumes where it stopped.
  */
 export async function secureAllTenants(client: QueryClientContract, batch = 50): Promise<number> {
   let after = 0
@@ -103,6 +116,17 @@ export async function secureUnsecuredTenants(
  */
 export function secureSchemaSql(tenantId: number): string {
   return `select tenancy.secure_schema(${tenantId})`
+}
+
+/**
+ * SQL that secures a spare schema of the pool as a tenant's (privileges on
+ * its tables, row-level security and the schema-bound guard), without
+ * USAGE on the schema, and records in `tenant_spares.secured` whether it
+ * is (only a secured spare is claimable). Run when the spare is built and
+ * after each migration of it.
+ */
+export function secureSpareSql(spareId: number): string {
+  return `update public.tenant_spares set secured = tenancy.secure_spare(${spareId}) where id = ${spareId}`
 }
 
 /**

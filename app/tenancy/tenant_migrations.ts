@@ -169,7 +169,7 @@ export function applyToSql(
     statements.push(mirrorSql(target, version))
   }
   // Grants and guard policies for whatever tables the schema now holds. A
-  // spare gets them when a sign-up claims it (its tenant is known then).
+  // spare is secured by the pool (TenantPool appends secureSpareSql).
   if ('tenantId' in target) statements.push(secureSchemaSql(target.tenantId))
   return statements.join(';\n')
 }

@@ -1,7 +1,8 @@
 import { platformDb } from '#tenancy/platform'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import tenantPoolConfig from '#config/tenant_pool'
-import { quoteIdent, spareSchema, tenantSchema } from '#tenancy/schema'
+import { quoteIdent, spareSchema } from '#tenancy/schema'
+import { secureSpareSql } from '#tenancy/runtime_role'
 import {
   applyToSql,
   runScript,
@@ -15,11 +16,16 @@ import {
  *
  * A spare is a schema `tenant_spare_<n>` (n: the id of its row in
  * `public.tenant_spares`) already holding every tenant table at the latest
- * tenant migration, with its own ledger. Sign-up claims one inside its own
- * transaction: the row is deleted (`for update skip locked`, so two
- * sign-ups never take the same one) and the schema renamed to
- * `tenant_<tenant id>`. Both are transactional: a sign-up that fails
- * afterwards rolls the rename back and the spare is in the pool again.
+ * tenant migration, with its own ledger, and secured as a tenant schema
+ * is (privileges on its tables, row-level security, the guard policy,
+ * which is bound to the schema and not to a tenant: migration 0006) except
+ * that the runtime role has no USAGE on it, so no tenant can reach it.
+ * Sign-up claims one inside its own transaction: the row is deleted
+ * (`for update skip locked`, so two sign-ups never take the same one), the
+ * schema renamed to `tenant_<tenant id>` and opened to the runtime role
+ * (`tenancy.claim_spare`, one round trip).
+ * All transactional: a sign-up that fails afterwards rolls them back and
+ * the spare is in the pool again, unreachable as before.
  *
  * Spares are built only off the request path: by the refill job
  * (app/queue/pool_refill.ts, after each sign-up and periodically) and by
@@ -38,7 +44,7 @@ export interface SpareStatus {
   latest: string | null
   /** spares in all */
   total: number
-  /** spares at the latest migration (the ones sign-up can claim) */
+  /** spares at the latest migration and secured (the ones sign-up can claim) */
   ready: number
   versions: { version: string | null; spares: number }[]
   oldest: Date | null
@@ -46,6 +52,8 @@ export interface SpareStatus {
 
 export interface PoolMigrationResult {
   migrated: number[]
+  /** spares at the latest migration that were not secured (built by an older release) */
+  secured: number[]
   /** spares at a version the migrations do not know: dropped (they hold no data) */
   dropped: number[]
   failed: { spareId: number; schema: string; message: string; code?: string }[]
@@ -69,13 +77,16 @@ export class TenantPool {
 
   /**
    * Claims a ready spare for `tenantId` inside the caller's transaction:
-   * deletes its row, records its version as the tenant's, and renames its
-   * schema to `tenant_<id>`. Returns the spare's id, or null when the pool
-   * has no ready spare (the caller builds the schema instead).
+   * deletes its row, records its version as the tenant's, renames its
+   * schema to `tenant_<id>` and grants the runtime role USAGE on it. Its
+   * tables were secured when it was built; the guard is bound to the
+   * schema, follows it through the rename, and now matches `tenantId`
+   * alone. Returns the spare's id, or null when the pool has no ready
+   * spare (the caller builds the schema instead).
    *
-   * Two statements: the rename stays alone in its query (Citus forwards
-   * schema DDL to the workers verbatim; renaming a distributed schema is
-   * supported from Citus 12).
+   * One round trip: `tenancy.claim_spare` (migration 0006) runs the claim
+   * and each DDL statement on its own inside the function (renaming a
+   * distributed schema is supported from Citus 12).
    */
   async claim(trx: TransactionClientContract, tenantId: number): Promise<number | null> {
     const latest = await latestMigration()
@@ -83,24 +94,11 @@ export class TenantPool {
     // Straight to the transaction's pg connection: this is the whole schema
     // part of a sign-up, and knex's query building costs as much as a round trip.
     const connection = await trxConnection(trx)
-    const { rows } = await connection.query(
-      `with spare as (
-         delete from public.tenant_spares
-         where id = (select id from public.tenant_spares where migration_version = $1
-                     order by id limit 1 for update skip locked)
-         returning id, migration_version
-       )
-       update public.tenants t set migration_version = spare.migration_version, updated_at = now()
-       from spare where t.id = $2
-       returning spare.id`,
-      [latest, tenantId]
-    )
-    const spareId: number | undefined = rows[0]?.id
-    if (spareId === undefined) return null
-    await connection.query(
-      `alter schema ${quoteIdent(spareSchema(spareId))} rename to ${quoteIdent(tenantSchema(tenantId))}`
-    )
-    return spareId
+    const { rows } = await connection.query('select tenancy.claim_spare($1, $2) as id', [
+      tenantId,
+      latest,
+    ])
+    return rows[0]?.id ?? null
   }
 
   /**
@@ -122,7 +120,7 @@ export class TenantPool {
           'insert into public.tenant_spares default values returning id'
         )
         const id: number = inserted.rows[0].id
-        await runScript(trx, await spareSql(id))
+        await runScript(trx, `${await spareSql(id)};\n${secureSpareSql(id)}`)
         options.onProgress?.({ done: built.length + 1, total: built.length + size - rows[0].n })
         return id
       })
@@ -158,7 +156,8 @@ export class TenantPool {
   async status(): Promise<SpareStatus> {
     const latest = (await latestMigration()) ?? null
     const { rows } = await platformDb().rawQuery(
-      `select migration_version as version, count(*)::int as spares, min(created_at) as oldest
+      `select migration_version as version, count(*)::int as spares,
+              (count(*) filter (where secured))::int as secured, min(created_at) as oldest
        from public.tenant_spares group by migration_version order by migration_version nulls first`
     )
     const versions = rows.map((row: { version: string | null; spares: number }) => ({
@@ -172,8 +171,7 @@ export class TenantPool {
       size: this.size,
       latest,
       total: versions.reduce((sum: number, row: { spares: number }) => sum + row.spares, 0),
-      ready:
-        versions.find((row: { version: string | null }) => row.version === latest)?.spares ?? 0,
+      ready: rows.find((row: { version: string | null }) => row.version === latest)?.secured ?? 0,
       versions,
       oldest: oldest ?? null,
     }
@@ -181,8 +179,9 @@ export class TenantPool {
 
   /**
    * Brings every spare to the latest tenant migration (`tenants:migrate`
-   * runs this after the tenants). Each spare keeps its own ledger and
-   * moves in one transaction; a spare being claimed at that moment is
+   * runs this after the tenants) and secures those that are not (built
+   * by a release before migration 0006, or before the runtime role
+   * existed). Each spare keeps its own ledger and moves in one transaction; a spare being claimed at that moment is
    * skipped (it is a tenant's by the time it commits, and tenants:migrate
    * covers it as one). A spare at a version the migrations do not know
    * (after a rollback, or built by a newer release) holds no data: it is
@@ -194,10 +193,11 @@ export class TenantPool {
     const migrations = await tenantMigrations(options.directory)
     const names = migrations.map((migration) => migration.name)
     const latest = names.at(-1) ?? null
-    const result: PoolMigrationResult = { migrated: [], dropped: [], failed: [] }
+    const result: PoolMigrationResult = { migrated: [], secured: [], dropped: [], failed: [] }
     if (latest === null) return result
     const { rows } = await platformDb().rawQuery(
-      `select id from public.tenant_spares where migration_version is distinct from ? order by id`,
+      `select id from public.tenant_spares
+       where migration_version is distinct from ? or not secured order by id`,
       [latest]
     )
     let done = 0
@@ -207,6 +207,7 @@ export class TenantPool {
           this.migrateOne(trx, id, migrations)
         )
         if (outcome === 'migrated') result.migrated.push(id)
+        if (outcome === 'secured') result.secured.push(id)
         if (outcome === 'dropped') result.dropped.push(id)
       } catch (error) {
         const pg = error as { message?: string; code?: string; detail?: string }
@@ -226,12 +227,13 @@ export class TenantPool {
    * What the refill job does: migrate the spares that are behind, then
    * build up to the configured size.
    */
-  async refill(): Promise<{ migrated: number; dropped: number; built: number }> {
-    if (!this.enabled) return { migrated: 0, dropped: 0, built: 0 }
+  async refill(): Promise<{ migrated: number; secured: number; dropped: number; built: number }> {
+    if (!this.enabled) return { migrated: 0, secured: 0, dropped: 0, built: 0 }
     const migrated = await this.migrate()
     const built = await this.fill()
     return {
       migrated: migrated.migrated.length,
+      secured: migrated.secured.length,
       dropped: migrated.dropped.length,
       built: built.length,
     }
@@ -241,22 +243,29 @@ export class TenantPool {
     trx: TransactionClientContract,
     spareId: number,
     migrations: CompiledMigration[]
-  ): Promise<'migrated' | 'dropped' | 'skipped'> {
+  ): Promise<'migrated' | 'secured' | 'dropped' | 'skipped'> {
     const { rows } = await trx.rawQuery(
-      'select migration_version from public.tenant_spares where id = ? for update skip locked',
+      'select migration_version, secured from public.tenant_spares where id = ? for update skip locked',
       [spareId]
     )
     if (!rows[0]) return 'skipped'
     const version: string | null = rows[0].migration_version
     const names = migrations.map((migration) => migration.name)
-    if (version === names.at(-1)) return 'skipped'
+    if (version === names.at(-1)) {
+      if (rows[0].secured) return 'skipped'
+      const secured = await trx.rawQuery(`${secureSpareSql(spareId)} returning secured`)
+      return secured.rows[0]?.secured ? 'secured' : 'skipped'
+    }
     const position = version === null ? -1 : names.indexOf(version)
     if (version !== null && position === -1) {
       await trx.rawQuery('delete from public.tenant_spares where id = ?', [spareId])
       await this.dropSchema(trx, spareId)
       return 'dropped'
     }
-    await runScript(trx, applyToSql({ spareId }, migrations.slice(position + 1), 'next'))
+    await runScript(
+      trx,
+      `${applyToSql({ spareId }, migrations.slice(position + 1), 'next')};\n${secureSpareSql(spareId)}`
+    )
     return 'migrated'
   }
 

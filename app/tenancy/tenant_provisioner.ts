@@ -5,7 +5,6 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { provisionSql, runScript, type CompiledMigration } from '#tenancy/tenant_migrations'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { TenantPool } from '#tenancy/tenant_pool'
-import { secureSchemaSql } from '#tenancy/runtime_role'
 
 export interface ProvisionInput {
   name: string
@@ -30,7 +29,7 @@ export type ProvisionStep = 'tenant' | 'schema' | 'owner'
  * PostgreSQL DDL is transactional, so no row and no schema remain.
  *
  * The schema is claimed from the pool of ready schemas when it has one
- * (two statements: see TenantPool.claim), else built by one multi-statement
+ * (one round trip: see TenantPool.claim), else built by one multi-statement
  * query compiled once per process. Sign-up never builds a spare: after it
  * commits, it asks the worker to refill the pool.
  */
@@ -114,10 +113,9 @@ export class TenantProvisioner {
   ): Promise<SchemaOrigin> {
     let origin: SchemaOrigin = 'built'
     if (migrations === undefined && (await this.pool.claim(trx, tenantId)) !== null) {
+      // Secured when it was built; the claim opened it to this tenant alone
+      // (the guard is bound to the schema: docs/design/isolation.md).
       origin = 'claimed'
-      // A spare has no tenant until now: its grants and guard policies name
-      // the tenant it became (docs/design/isolation.md).
-      await trx.rawQuery(secureSchemaSql(tenantId))
     } else {
       const schema = quoteIdent(tenantSchema(tenantId))
       await runScript(trx, await provisionSql(tenantId, schema, migrations))

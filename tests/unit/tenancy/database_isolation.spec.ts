@@ -5,6 +5,12 @@ import { runtimeRole } from '#config/database'
 import { withTenant } from '#tenancy/context'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import platform from '#tests/support/platform_db'
+import { TenantPool } from '#tenancy/tenant_pool'
+import { TenantProvisioner } from '#tenancy/tenant_provisioner'
+import { secureAllTenants } from '#tenancy/runtime_role'
+import { spareSchema } from '#tenancy/schema'
+import { fixturePasswordHash } from '#tests/support/fixtures'
+import { dropTenants } from '#tests/support/tenancy'
 
 /**
  * PostgreSQL itself refuses cross-tenant access (docs/design/isolation.md):
@@ -78,6 +84,9 @@ test.group('Database-enforced isolation: hostile SQL inside a tenant transaction
     await refusedInsideA(assert, `update "${b.schemaName}".products set stock = 0`)
     await refusedInsideA(assert, `delete from "${b.schemaName}".products`)
     await refusedInsideA(assert, `truncate "${b.schemaName}".products`)
+    // Nor its sequences: neither their position (its row count) nor their next value.
+    await refusedInsideA(assert, `select last_value from "${b.schemaName}".products_id_seq`)
+    await refusedInsideA(assert, `select nextval('"${b.schemaName}".products_id_seq')`)
     const { rows } = await platform.rawQuery(`select sku, stock from "${b.schemaName}".products`)
     assert.deepEqual(rows, [{ sku: `SECRET-${b.id}`, stock: 5 }])
   })
@@ -246,5 +255,213 @@ test.group('Database-enforced isolation: hostile SQL inside a tenant transaction
       return rows
     })
     assert.deepEqual(own, [{ id: 1 }])
+  })
+})
+
+async function refusedInside(assert: any, tenantId: number, ...statements: string[]) {
+  const error = await withTenant(tenantId, async (trx) => {
+    for (const sql of statements) await trx.rawQuery(sql)
+  }).catch((e) => e)
+  assert.exists(error, `not refused: ${statements.join('; ')}`)
+  assert.equal(error.code, PERMISSION_DENIED, `${statements.join('; ')}: ${error.message}`)
+}
+
+async function plantRow(schema: string, sku: string) {
+  await platform.rawQuery(
+    `insert into "${schema}".products (name, sku, price, stock) values ('Planted', ?, 1, 1)`,
+    [sku]
+  )
+}
+
+async function ownSkus(tenantId: number) {
+  return withTenant(tenantId, async (trx) => {
+    const { rows } = await trx.rawQuery('select sku from products order by sku')
+    return rows.map((row: { sku: string }) => row.sku)
+  })
+}
+
+/** What the runtime role holds on a schema, read as the owner role. */
+async function securedState(schema: string) {
+  const { rows } = await platform.rawQuery(
+    `select has_schema_privilege(?, n.oid, 'usage') as usage,
+            count(c.oid)::int as tables,
+            (count(c.oid) filter (where c.relrowsecurity))::int as rls,
+            (count(c.oid) filter (where pg_get_expr(p.polqual, p.polrelid)
+               = format('( SELECT tenancy.schema_guard(%L::regnamespace) AS schema_guard)',
+                        n.nspname)))::int as bound_to_schema
+     from pg_namespace n
+     left join pg_class c on c.relnamespace = n.oid and c.relkind = 'r'
+     left join pg_policy p on p.polrelid = c.oid and p.polname = 'tenant_guard'
+     where n.nspname = ? group by n.oid`,
+    [runtimeRole.user, schema]
+  )
+  return rows[0]
+}
+
+let counter = 0
+async function signUp(pool: TenantPool, failAfterSchema = false) {
+  const n = `${process.pid}x${Date.now().toString(36)}x${++counter}`
+  return new TenantProvisioner((step) => {
+    if (failAfterSchema && step === 'schema') throw new Error('injected failure')
+  }, pool).provision({
+    name: `Spare isolation ${n}`,
+    owner: {
+      username: `spare${n}`,
+      email: `spare${n}@example.com`,
+      passwordHash: await fixturePasswordHash(),
+    },
+  })
+}
+
+test.group('Database-enforced isolation: spare schemas of the pool', (group) => {
+  let tenant: GivenTenant
+  const created: number[] = []
+  group.setup(async () => {
+    await new TenantPool().empty()
+    tenant = await givenTenant()
+    await plantRow(tenant.schemaName, `OWN-${tenant.id}`)
+  })
+  group.teardown(async () => {
+    await new TenantPool().empty()
+    await dropTenants(created.splice(0))
+  })
+  group.each.teardown(async () => {
+    await new TenantPool().empty()
+  })
+
+  test('a spare is secured when built, and no tenant can reach it', async ({ assert }) => {
+    const [spareId] = await new TenantPool({ size: 1 }).fill()
+    const schema = spareSchema(spareId)
+    const state = await securedState(schema)
+    assert.isAbove(state.tables, 0)
+    assert.deepEqual(state, {
+      usage: false,
+      tables: state.tables,
+      rls: state.tables,
+      bound_to_schema: state.tables,
+    })
+    const { rows } = await platform.rawQuery(
+      'select secured from public.tenant_spares where id = ?',
+      [spareId]
+    )
+    assert.isTrue(rows[0].secured)
+
+    // A row in it (a spare never holds one: here it tells what would leak).
+    await plantRow(schema, 'IN-THE-SPARE')
+    await refusedInside(assert, tenant.id, `select * from "${schema}".products`)
+    await refusedInside(assert, tenant.id, `select * from "${schema}".outbox`)
+    await refusedInside(
+      assert,
+      tenant.id,
+      `insert into "${schema}".products (name, sku, price, stock) values ('x', 'EVIL', 1, 1)`
+    )
+    // Without USAGE the schema is skipped from the search_path: nothing by that name.
+    const unqualified = await withTenant(tenant.id, async (trx) => {
+      await trx.rawQuery(`select set_config('search_path', '"${schema}", public', true)`)
+      await trx.rawQuery('select * from products')
+    }).catch((e) => e)
+    assert.equal(unqualified?.code, '42P01')
+    await refusedInside(assert, tenant.id, `select last_value from "${schema}".products_id_seq`)
+    await refusedInside(assert, tenant.id, `select tenancy.secure_spare(${spareId})`)
+    const outside = await db.rawQuery(`select * from "${schema}".products`).catch((e) => e)
+    assert.equal(outside.code, PERMISSION_DENIED)
+  })
+
+  test('a claimed spare is reachable by its new tenant only', async ({ assert }) => {
+    const [spareId] = await new TenantPool({ size: 1 }).fill()
+    const claimed = await signUp(new TenantPool({ size: 1 }))
+    created.push(claimed.tenant.id)
+    assert.equal(claimed.schema, 'claimed')
+    const schema = claimed.tenant.schemaName
+    assert.notEqual(schema, spareSchema(spareId))
+    // The guard followed the schema through the rename.
+    const state = await securedState(schema)
+    assert.deepEqual(state, {
+      usage: true,
+      tables: state.tables,
+      rls: state.tables,
+      bound_to_schema: state.tables,
+    })
+
+    await plantRow(schema, `NEW-${claimed.tenant.id}`)
+    assert.deepEqual(await ownSkus(claimed.tenant.id), [`NEW-${claimed.tenant.id}`])
+    await refusedInside(assert, tenant.id, `select * from "${schema}".products`)
+    await refusedInside(
+      assert,
+      tenant.id,
+      `insert into "${schema}".products (name, sku, price, stock) values ('x', 'EVIL', 1, 1)`
+    )
+    await refusedInside(assert, claimed.tenant.id, `select * from "${tenant.schemaName}".products`)
+    assert.deepEqual(await ownSkus(tenant.id), [`OWN-${tenant.id}`])
+  })
+
+  test('a sign-up failing after the claim leaves the spare as unreachable as before', async ({
+    assert,
+  }) => {
+    const [spareId] = await new TenantPool({ size: 1 }).fill()
+    const failed = await signUp(new TenantPool({ size: 1 }), true).catch((error) => error)
+    assert.match(failed.message, /injected failure/)
+    const schema = spareSchema(spareId)
+    const state = await securedState(schema)
+    assert.deepEqual(state, {
+      usage: false,
+      tables: state.tables,
+      rls: state.tables,
+      bound_to_schema: state.tables,
+    })
+    await plantRow(schema, 'IN-THE-SPARE')
+    await refusedInside(assert, tenant.id, `select * from "${schema}".products`)
+  })
+
+  test('a tenant secured before the schema-bound guard is re-secured in it, resumably', async ({
+    assert,
+  }) => {
+    const other = await givenTenant()
+    created.push(other.id)
+    await plantRow(other.schemaName, `OTHER-${other.id}`)
+    // As migration 0004 left it: policies naming the tenant, grants on the sequences.
+    const { rows: tables } = await platform.rawQuery(
+      `select relname from pg_class where relnamespace = ?::regnamespace and relkind = 'r'`,
+      [other.schemaName]
+    )
+    for (const { relname } of tables) {
+      await platform.rawQuery(
+        `alter policy tenant_guard on "${other.schemaName}"."${relname}"
+         using ((select tenancy.guard(${other.id})))`
+      )
+    }
+    await platform.rawQuery(
+      `grant usage, select on all sequences in schema "${other.schemaName}" to "${runtimeRole.user}"`
+    )
+    const before = await securedState(other.schemaName)
+    assert.equal(before.bound_to_schema, 0)
+    // The old policies still guard.
+    await refusedInside(assert, tenant.id, `select * from "${other.schemaName}".products`)
+    assert.deepEqual(await ownSkus(other.id), [`OTHER-${other.id}`])
+
+    await secureAllTenants(platform)
+    const after = await securedState(other.schemaName)
+    assert.deepEqual(after, {
+      usage: true,
+      tables: after.tables,
+      rls: after.tables,
+      bound_to_schema: after.tables,
+    })
+    await refusedInside(assert, tenant.id, `select * from "${other.schemaName}".products`)
+    await refusedInside(
+      assert,
+      tenant.id,
+      `select last_value from "${other.schemaName}".products_id_seq`
+    )
+    assert.deepEqual(await ownSkus(other.id), [`OTHER-${other.id}`])
+    const { rows: inserted } = await withTenant(other.id, (trx) =>
+      trx.rawQuery(
+        `insert into products (name, sku, price, stock) values ('n', 'NEW', 1, 1) returning id`
+      )
+    )
+    assert.isAbove(Number(inserted[0].id), 0)
+    // A second run changes nothing.
+    await secureAllTenants(platform)
+    assert.deepEqual(await securedState(other.schemaName), after)
   })
 })

@@ -16,6 +16,9 @@ import { fixturePasswordHash } from '#tests/support/fixtures'
 import { eventually } from '#tests/support/orders'
 import { runCommand } from '#tests/support/commands'
 import { dropTenants, tenantMigrationsFixture } from '#tests/support/tenancy'
+import { runtimeRole } from '#config/database'
+import { ensureRuntimeRole } from '#tenancy/runtime_role'
+import { withTenant } from '#tenancy/context'
 
 let counter = 0
 async function signUp(pool: TenantPool, afterStep?: (step: ProvisionStep) => void) {
@@ -281,7 +284,7 @@ export default class extends BaseSchema {
         [second]
       )
       const result = await pool.migrate({ directory: fixture.directory })
-      assert.deepEqual(result, { migrated: [first], dropped: [second], failed: [] })
+      assert.deepEqual(result, { migrated: [first], secured: [], dropped: [second], failed: [] })
       const compiled = await tenantMigrations()
       const appMigrations = compiled.map((migration) => migration.name)
       assert.deepEqual(await ledger(spareSchema(first)), [
@@ -303,6 +306,69 @@ export default class extends BaseSchema {
     } finally {
       await fixture.remove()
     }
+  })
+
+  test('a spare that is not secured (an older release built it) is claimed only once secured', async ({
+    assert,
+  }) => {
+    const pool = new TenantPool({ size: 1 })
+    const [spareId] = await pool.fill()
+    const schema = spareSchema(spareId)
+    // As a release before the schema-bound guard left it: no privilege, no policy.
+    const { rows: tablesOf } = await db.rawQuery(
+      `select c.relname from pg_class c where c.relnamespace = ?::regnamespace and c.relkind = 'r'`,
+      [schema]
+    )
+    for (const { relname } of tablesOf) {
+      await db.rawQuery(`drop policy tenant_guard on "${schema}"."${relname}"`)
+      await db.rawQuery(`alter table "${schema}"."${relname}" disable row level security`)
+      await db.rawQuery(`revoke all on "${schema}"."${relname}" from "${runtimeRole.user}"`)
+    }
+    await db.rawQuery('update public.tenant_spares set secured = false where id = ?', [spareId])
+    const status = await pool.status()
+    assert.equal(status.ready, 0)
+
+    const built = await signUp(pool)
+    created.push(built.tenant.id)
+    assert.equal(built.schema, 'built')
+
+    const result = await pool.migrate()
+    assert.deepEqual(result, { migrated: [], secured: [spareId], dropped: [], failed: [] })
+    const { rows } = await db.rawQuery(
+      `select count(*)::int as tables,
+              (count(*) filter (where c.relrowsecurity and p.oid is not null
+                                 and has_table_privilege(?, c.oid, 'select')))::int as secured
+       from pg_class c left join pg_policy p on p.polrelid = c.oid and p.polname = 'tenant_guard'
+       where c.relnamespace = ?::regnamespace and c.relkind = 'r'`,
+      [runtimeRole.user, schema]
+    )
+    assert.equal(rows[0].secured, rows[0].tables)
+    assert.deepEqual(await pool.migrate(), { migrated: [], secured: [], dropped: [], failed: [] })
+
+    const claimed = await signUp(pool)
+    created.push(claimed.tenant.id)
+    assert.equal(claimed.schema, 'claimed')
+    const products = await withTenant(claimed.tenant.id, async (trx) => {
+      await trx.rawQuery(`insert into products (name, sku, price, stock) values ('A', 'A-1', 1, 1)`)
+      const { rows: found } = await trx.rawQuery('select sku from products')
+      return found
+    })
+    assert.deepEqual(products, [{ sku: 'A-1' }])
+  })
+
+  test('a new runtime role makes every spare unclaimable until secured for it', async ({
+    assert,
+  }) => {
+    const pool = new TenantPool({ size: 2 })
+    const ids = await pool.fill()
+    await db.rawQuery(`update tenancy.runtime set role_name = 'some_former_runtime_role'`)
+    await ensureRuntimeRole(db)
+    const { rows } = await db.rawQuery('select secured from public.tenant_spares order by id')
+    assert.deepEqual(rows, [{ secured: false }, { secured: false }])
+    const result = await pool.migrate()
+    assert.deepEqual(result.secured, ids)
+    const status = await pool.status()
+    assert.equal(status.ready, 2)
   })
 
   test('tenants:pool shows the state, fills and empties the pool', async ({ assert }) => {
