@@ -17,7 +17,9 @@ import 'reflect-metadata'
 import { Ignitor } from '@adonisjs/core'
 import { percentile } from './lib/stats.ts'
 
-const count = Number(process.argv[2] ?? 40)
+const args = process.argv.slice(2)
+const count = Number(args.find((arg) => !arg.startsWith('--')) ?? 40)
+const withPool = args.includes('--pool')
 const warmup = 3
 const APP_ROOT = new URL('../', import.meta.url)
 const app = new Ignitor(APP_ROOT, {
@@ -37,21 +39,31 @@ await app.boot()
 await app.start(() => {})
 
 const { TenantProvisioner } = await import('#tenancy/tenant_provisioner')
+const { TenantPool } = await import('#tenancy/tenant_pool')
 const { default: hash } = await import('@adonisjs/core/services/hash')
 const { default: db } = await import('@adonisjs/lucid/services/db')
 
 const { rows } = await db.rawQuery(`select extversion from pg_extension where extname = 'citus'`)
 const passwordHash = await hash.make('bench password')
 const run = Date.now().toString(36)
+if (withPool) {
+  const pool = new TenantPool()
+  const { total } = await pool.status()
+  await pool.fill({ size: total + count + warmup })
+}
 const times: number[] = []
+const origins: Record<string, number> = {}
 for (let index = 0; index < count + warmup; index++) {
   const name = `signup-${run}-${index}`
   const started = performance.now()
-  await new TenantProvisioner().provision({
+  const { schema } = await new TenantProvisioner().provision({
     name: `Engines ${name}`,
     owner: { username: name, email: `${name}@example.com`, passwordHash },
   })
-  if (index >= warmup) times.push(performance.now() - started)
+  if (index >= warmup) {
+    times.push(performance.now() - started)
+    origins[schema] = (origins[schema] ?? 0) + 1
+  }
 }
 console.log(
   JSON.stringify({
@@ -59,6 +71,7 @@ console.log(
     tenants: count,
     p50: percentile(times, 50),
     p90: percentile(times, 90),
+    schemas: origins,
   })
 )
 await app.terminate()

@@ -254,10 +254,34 @@ test.group('Citus: the product on a real cluster', (group) => {
   test('a sign-up that claims a spare of the pool gets a working distributed schema', async ({
     assert,
   }) => {
+    const other = await register(assert)
     const filled = await runAce(['tenants:pool', '--fill', '--size=1'], cluster.env)
     assert.equal(filled.code, 0, filled.output)
     const [spare] = await cluster.query(`select id from public.tenant_spares`)
     assert.exists(spare, 'the pool holds a spare')
+
+    // Until a sign-up claims it, a spare is out of the runtime role's reach,
+    // even inside an entered tenant's transaction: on Citus its distributed
+    // tables carry no guard policy, so this is the one fence (no tenant can
+    // read it, or plant rows in it that a future tenant would inherit).
+    const runtime = await cluster.connectAsRuntime()
+    try {
+      for (const sql of [
+        `select count(*) from "tenant_spare_${spare.id}".products`,
+        `insert into "tenant_spare_${spare.id}".products (name, sku, price, stock)
+         values ('Planted', 'PLANTED', 1, 1)`,
+      ]) {
+        await runtime.query(`begin; select tenancy.enter(${other.tenant.id})`)
+        const error = await runtime.query(sql).then(
+          () => null,
+          (failure) => failure
+        )
+        await runtime.query('rollback')
+        assert.equal(error?.code, '42501', sql)
+      }
+    } finally {
+      await runtime.end()
+    }
 
     const { access: owner, tenant } = await register(assert)
     // The spare became the tenant's schema, still distributed.
