@@ -63,6 +63,7 @@ export default class TenantsMigrate extends TenantCommand {
     const latest = await migrator.latest()
     const progress = this.progress('migrated')
 
+    const started = performance.now()
     const result = await migrator.migrate({
       tenantIds,
       dryRun: this.dryRun,
@@ -76,7 +77,8 @@ export default class TenantsMigrate extends TenantCommand {
       this.logger.info(`Nothing to migrate: every tenant is at ${latest ?? '(no migrations)'}`)
     } else if (result.succeeded.length > 0) {
       this.logger.success(
-        `Migrated ${result.succeeded.length} tenant(s) to ${latest} (concurrency ${result.concurrency})`
+        `Migrated ${result.succeeded.length} tenant(s) to ${latest} in ${seconds(started)} ` +
+          `(concurrency ${result.concurrency}, up to ${result.batchSize} per transaction)`
       )
     }
 
@@ -148,4 +150,8 @@ export default class TenantsMigrate extends TenantCommand {
       this.logger.log(`${sql};`)
     }
   }
+}
+
+function seconds(since: number) {
+  return `${((performance.now() - since) / 1000).toFixed(2)} s`
 }

@@ -268,10 +268,14 @@ async function finish(trx: TransactionClientContract, orderId: number, decisions
     bindings.push(...movements.bindings)
   }
   if (decisions.length > 0) {
+    // The time of this statement, not of the transaction's start: an order
+    // of the batch may have been placed after this transaction began, and
+    // is never confirmed before it was created.
     ctes.push(`finished as (
       update orders o
-      set status = f.status, rejection_reason = f.reason, updated_at = now(),
-          confirmed_at = case when f.status = 'confirmed' then now() else o.confirmed_at end
+      set status = f.status, rejection_reason = f.reason, updated_at = statement_timestamp(),
+          confirmed_at = case when f.status = 'confirmed' then statement_timestamp()
+                              else o.confirmed_at end
       from json_to_recordset(?::json) as f(id bigint, status text, reason text)
       where o.id = f.id
     )`)

@@ -2,6 +2,7 @@ import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
 import logger from '@adonisjs/core/services/logger'
 import { parseId } from '#helpers/ids'
+import { withTimeout } from '#helpers/timeout'
 import { releasePriority } from '#queue/fairness'
 import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
@@ -138,6 +139,7 @@ export async function processJob(
  * tenant's fairness counter still counts it.
  */
 const NOT_STARTED = new Set(['waiting', 'prioritized', 'delayed'])
+const REDIS_TIMEOUT_MS = 2_000
 
 /**
  * Finishes the jobs of the work a handler did besides its own (a batch of
@@ -148,8 +150,8 @@ const NOT_STARTED = new Set(['waiting', 'prioritized', 'delayed'])
  * one that is missing, finished or being published right now is left
  * alone, so the counter is released once per job). Each piece of work is
  * counted in the worker's metrics and logged with its outcome under its
- * own job id (`batched_by` names this job). Redis failing here costs
- * nothing but duplicate runs: those jobs then run and skip.
+ * own job id (`batched_by` names this job). Redis failing or slow here (2 s
+ * at most) costs nothing but duplicate runs: those jobs then run and skip.
  */
 async function finishAlsoDone(
   registry: JobRegistry,
@@ -163,13 +165,19 @@ async function finishAlsoDone(
   const ids = alsoDone.map(({ refId }) => jobId(name, tenantId, refId))
   let removed = ids.map(() => false)
   try {
-    const states = await Promise.all(ids.map((id) => producer.getJobState(id)))
-    removed = await Promise.all(
-      ids.map(async (id, index) => {
-        if (!NOT_STARTED.has(states[index]) || (await producer.remove(id)) !== 1) return false
-        await releasePriority(queueName, tenantId)
-        return true
-      })
+    removed = await withTimeout(
+      (async () => {
+        const states = await Promise.all(ids.map((id) => producer.getJobState(id)))
+        return Promise.all(
+          ids.map(async (id, index) => {
+            if (!NOT_STARTED.has(states[index]) || (await producer.remove(id)) !== 1) return false
+            await releasePriority(queueName, tenantId).catch(() => {})
+            return true
+          })
+        )
+      })(),
+      REDIS_TIMEOUT_MS,
+      'Redis'
     )
   } catch (error) {
     jobLogger(job, queueName).warn(

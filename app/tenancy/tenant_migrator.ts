@@ -79,6 +79,8 @@ export interface RunResult {
   dryRun: boolean
   latest: string | null
   concurrency: number
+  /** Tenants per transaction at most (1 on Citus). */
+  batchSize: number
   plans: TenantPlan[]
   succeeded: number[]
   failed: TenantFailure[]
@@ -254,6 +256,7 @@ export class TenantMigrator {
       dryRun: !!options.dryRun,
       latest,
       concurrency: this.concurrency,
+      batchSize: this.batchSize,
       plans,
       succeeded: [],
       failed,
@@ -273,8 +276,8 @@ export class TenantMigrator {
     // On Citus a script is split around the statements it forwards verbatim
     // (app/tenancy/sql_script.ts): there each tenant keeps a transaction of
     // its own.
-    const batchSize = (await onCitus(this.client())) ? 1 : this.batchSize
-    const batches = batchesOf(plans, batchSize, (plan) => statementCount(plan, direction))
+    if (await onCitus(this.client())) result.batchSize = 1
+    const batches = batchesOf(plans, result.batchSize, (plan) => statementCount(plan, direction))
     await eachLimit(batches, this.concurrency, async (batch) => {
       finished(
         batch.length === 1

@@ -185,8 +185,8 @@ test.group('Reliability: concurrency', (group) => {
     // With one job at a time, confirmation times order the jobs: at most a
     // couple of the flood's jobs (those sharing its priority) went first.
     // A job confirms a batch of its tenant's orders in one transaction, so
-    // the orders of one job share their confirmed_at (the transaction's
-    // now()): jobs are counted as distinct confirmation times. (With a
+    // the orders of one job share their confirmed_at (the time of its
+    // one UPDATE): jobs are counted as distinct confirmation times. (With a
     // constant priority, 120 orders take 4 batches of 32 before the quiet one.)
     const { rows: quietRows } = await db.rawQuery(
       `select confirmed_at from ${quoteIdent(tenantSchema(quiet.id))}.orders where id = ?`,

@@ -55,7 +55,7 @@ async function ordersOf(tenantId: number) {
   }[]
 }
 
-/** Confirmation transactions, told apart by their now(). */
+/** Confirmation transactions, told apart by the time of their one UPDATE. */
 async function confirmationTimes(tenantId: number): Promise<number> {
   const { rows } = await db.rawQuery(
     `select count(distinct confirmed_at)::int as n from ${schemaOf(tenantId)}.orders`
@@ -297,6 +297,12 @@ test.group('Reliability: confirming orders in batches', (group) => {
     }
     await assertMovementsMatchLines(assert, tenant.id)
     assert.equal(await outboxCount(tenant.id), 0)
+    // Orders placed while a batch ran and taken by it: never confirmed
+    // before they were created.
+    const { rows: early } = await db.rawQuery(
+      `select count(*)::int as n from ${schemaOf(tenant.id)}.orders where confirmed_at < created_at`
+    )
+    assert.equal(early[0].n, 0)
     const { rejected = 0 } = await orderStatuses(tenant.id)
     assert.isAbove(rejected, 0)
     assert.deepEqual(
