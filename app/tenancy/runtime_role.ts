@@ -83,12 +83,27 @@ export async function secureAllTenants(client: QueryClientContract, batch = 50):
 }
 
 /**
+ * The schemas with a table still guarded by the tenant-bound policy of
+ * before migration 0006 (`tenancy.guard(<id>)`): found through the
+ * policies' dependency on that function (indexed), none once converted.
+ */
+const OLD_GUARD_SCHEMAS = `
+  select c.relnamespace from pg_depend d
+  join pg_policy p on p.oid = d.objid
+  join pg_class c on c.oid = p.polrelid
+  where d.classid = 'pg_policy'::regclass
+    and d.refclassid = 'pg_proc'::regclass
+    and d.refobjid = to_regprocedure('tenancy.guard(bigint)')`
+
+/**
  * Secures the tenant schemas the runtime role cannot use yet (no USAGE on
  * the schema: tenants provisioned before the role existed, or since it was
  * recreated or renamed), a batch per transaction; one catalog query when
  * there are none. Provisioning and every tenant migration secure their
  * schema in their own transaction, and `secure_schema` grants USAGE in
- * the same transaction as the rest, so a schema with USAGE is secured.
+ * the same transaction as the rest, so a schema with USAGE is secured;
+ * except a schema secured before migration 0006, whose old tenant-bound
+ * policies are converted to the schema-bound guard here, once.
  */
 export async function secureUnsecuredTenants(
   client: QueryClientContract,
@@ -98,7 +113,11 @@ export async function secureUnsecuredTenants(
     `select t.id from public.tenants t
      join pg_namespace n on n.nspname = 'tenant_' || t.id::text
      where not has_schema_privilege((select r.role_name from tenancy.runtime r), n.oid, 'usage')
-     order by t.id`
+     union
+     select t.id from public.tenants t
+     join pg_namespace n on n.nspname = 'tenant_' || t.id::text
+     where n.oid in (${OLD_GUARD_SCHEMAS})
+     order by id`
   )
   const ids = rows.map((row: { id: number | string }) => Number(row.id))
   for (let start = 0; start < ids.length; start += batch) {

@@ -97,8 +97,12 @@ export default class extends BaseSchema {
                            and d.deptype = 'i') as identity,
                  (select p.oid from pg_policy p
                   where p.polrelid = c.oid and p.polname = 'tenant_guard') as policy
-          from pg_class c
-          where c.relnamespace = schema_oid and c.relkind in ('r', 'p', 'S')
+          -- Through the relations' dependency on their namespace (indexed:
+          -- pg_depend_reference_index), not a scan of pg_class by
+          -- relnamespace (no index), whose cost grows with the tenant count.
+          from pg_depend dep join pg_class c on c.oid = dep.objid
+          where dep.refclassid = 'pg_namespace'::regclass and dep.refobjid = schema_oid
+            and dep.classid = 'pg_class'::regclass and c.relkind in ('r', 'p', 'S')
         loop
           if rel.relkind = 'S' then
             if rel.identity and not distributed then
