@@ -1,10 +1,13 @@
 import { BaseTransformer } from '@adonisjs/core/transformers'
 import type { OrderRow } from '#models/order'
+import { directTransform } from '#transformers/direct_transform'
 
 /**
  * The contract's `order`, items (snapshots) included.
  */
 export default class OrderTransformer extends BaseTransformer<OrderRow> {
+  static transform = directTransform
+
   toObject() {
     const row = this.resource
     return {

@@ -1,10 +1,13 @@
 import { BaseTransformer } from '@adonisjs/core/transformers'
 import type { ProductRow } from '#models/product'
+import { directTransform } from '#transformers/direct_transform'
 
 /**
  * The contract's `product`.
  */
 export default class ProductTransformer extends BaseTransformer<ProductRow> {
+  static transform = directTransform
+
   toObject() {
     const row = this.resource
     return {
