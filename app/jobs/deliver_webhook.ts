@@ -1,6 +1,6 @@
 import { DelayedError } from 'bullmq'
 import { currentTenant, withTenant } from '#tenancy/context'
-import { completeOutbox, outboxDoneSql } from '#queue/outbox'
+import { completeOutbox, outboxDoneManySql, outboxDoneSql } from '#queue/outbox'
 import type { JobHandler } from '#queue/queues'
 import { JOBS } from '#queue/jobs'
 import webhooksConfig from '#config/webhooks'
@@ -54,15 +54,66 @@ interface Target {
 const JOB = JOBS['deliver-webhook'].name
 
 /**
+ * An id inlined into an entry statement (the entry round trip takes no
+ * bind parameters): a positive safe integer, or nothing is sent.
+ */
+function sqlId(value: number): string {
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Invalid id: ${value}`)
+  return String(value)
+}
+
+/**
+ * The read of step 1, in the entry round trip: the delivery, its endpoint
+ * and its event.
+ */
+function readDeliverySql(deliveryId: number): string {
+  return `select d.id, d.status, d.attempts, d.endpoint_id, e.url, e.is_active, e.secret_encrypted,
+      e.previous_secret_encrypted,
+      coalesce(e.previous_secret_expires_at > now(), false) as previous_valid,
+      ev.uid, ev.body,
+      (extract(epoch from now() - d.retry_window_started_at) * 1000)::bigint as window_elapsed_ms
+    from webhook_deliveries d
+    join webhook_endpoints e on e.id = d.endpoint_id
+    join webhook_events ev on ev.id = d.event_id
+    where d.id = ${sqlId(deliveryId)}`
+}
+
+/**
+ * Step 3 for a 2xx, in the entry round trip (integers only): the delivery
+ * `delivered`, the endpoint's failure count back to 0, the outbox row gone,
+ * in one statement.
+ */
+function deliveredSql(deliveryId: number, statusCode: number): string {
+  const id = sqlId(deliveryId)
+  return `with delivered as (
+      update webhook_deliveries set status = 'delivered', attempts = attempts + 1,
+        last_status_code = ${sqlId(statusCode)}, last_error = null, delivered_at = now(),
+        next_attempt_at = null, updated_at = now()
+      where id = ${id} and status = 'pending'
+      returning endpoint_id
+    ), endpoint as (
+      update webhook_endpoints set consecutive_failures = 0
+      where id in (select endpoint_id from delivered) and consecutive_failures <> 0
+    ), done as (
+      ${outboxDoneManySql(JOB, id)}
+    )
+    select count(*)::int as delivered from delivered`
+}
+
+/**
  * Delivers one webhook (one event to one endpoint), at least once:
  * 1. a short tenant transaction reads the delivery, its endpoint and its
- *    event (a delivery no longer pending, or whose endpoint is gone, is
- *    done; one whose endpoint is disabled is `failed`);
+ *    event, the read riding with BEGIN and the tenant entry (two round
+ *    trips: that message, COMMIT). A delivery no longer pending, or whose
+ *    endpoint is gone, is done; one whose endpoint is disabled is `failed`
+ *    (one more statement, rare);
  * 2. with a concurrency slot of the endpoint and of the tenant (or the job
  *    waits a moment), and no database connection held, the URL is checked
- *    again on its resolved address and the signed POST is sent;
- * 3. a second short transaction records the outcome: `delivered`; or a
- *    retry later (the job is retried by BullMQ with the delay stored in
+ *    again on its resolved address and the signed POST is sent (over a
+ *    kept-alive connection to that checked address, see http_sender.ts);
+ * 3. a second short transaction records the outcome in one statement:
+ *    `delivered` (riding with BEGIN: two round trips); or a retry later
+ *    (the job is retried by BullMQ with the delay stored in
  *    `next_attempt_at`); or, once the retry window (24 hours) has passed,
  *    `failed`, counting one more consecutive failure of the endpoint,
  *    which is disabled at the 20th. The outbox row goes when the delivery
@@ -71,37 +122,35 @@ const JOB = JOBS['deliver-webhook'].name
  * it runs again, with the same event id in `webhook-id`.
  */
 export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, token }) => {
-  const target = await withTenant(tenantId, async () => {
-    const { trx } = currentTenant()
-    const { rows } = await trx.rawQuery<{ rows: Target[] }>(
-      `select d.id, d.status, d.attempts, d.endpoint_id, e.url, e.is_active, e.secret_encrypted,
-              e.previous_secret_encrypted,
-              coalesce(e.previous_secret_expires_at > now(), false) as previous_valid,
-              ev.uid, ev.body,
-              (extract(epoch from now() - d.retry_window_started_at) * 1000)::bigint as window_elapsed_ms
-       from webhook_deliveries d
-       join webhook_endpoints e on e.id = d.endpoint_id
-       join webhook_events ev on ev.id = d.event_id
-       where d.id = ?`,
-      [refId]
-    )
-    const row = rows[0]
-    if (!row || row.status !== 'pending') {
-      await completeOutbox(JOB, refId)
-      return null
+  let found: Target | undefined
+  const target = await withTenant(
+    tenantId,
+    async () => {
+      const row = found
+      if (!row || row.status !== 'pending') {
+        await completeOutbox(JOB, refId)
+        return null
+      }
+      if (!row.is_active) {
+        const { trx } = currentTenant()
+        await trx.rawQuery(
+          `with done as (${outboxDoneSql(JOB)})
+           update webhook_deliveries set status = 'failed', next_attempt_at = null,
+             last_error = 'The endpoint is disabled', updated_at = now()
+           where id = ?`,
+          [refId, refId]
+        )
+        return null
+      }
+      return row
+    },
+    {
+      admission: { sql: readDeliverySql(refId), read: (row) => row as Target | undefined },
+      check: (entry) => {
+        found = entry?.admission
+      },
     }
-    if (!row.is_active) {
-      await trx.rawQuery(
-        `with done as (${outboxDoneSql(JOB)})
-         update webhook_deliveries set status = 'failed', next_attempt_at = null,
-           last_error = 'The endpoint is disabled', updated_at = now()
-         where id = ?`,
-        [refId, refId]
-      )
-      return null
-    }
-    return row
-  })
+  )
   if (!target) return 'skipped'
 
   const owner = `${job.id}:${token ?? ''}`
@@ -166,26 +215,14 @@ async function recordOutcome(
   target: Target,
   result: SendResult
 ): Promise<number | null> {
+  if (result.ok && result.statusCode !== null) {
+    await withTenant(tenantId, async () => {}, {
+      admission: { sql: deliveredSql(target.id, result.statusCode), read: () => undefined },
+    })
+    return null
+  }
   return withTenant(tenantId, async () => {
     const { trx } = currentTenant()
-    if (result.ok) {
-      await trx.rawQuery(
-        `with delivered as (
-           update webhook_deliveries set status = 'delivered', attempts = attempts + 1,
-             last_status_code = ?, last_error = null, delivered_at = now(),
-             next_attempt_at = null, updated_at = now()
-           where id = ? and status = 'pending'
-           returning endpoint_id
-         ), endpoint as (
-           update webhook_endpoints set consecutive_failures = 0
-           where id in (select endpoint_id from delivered) and consecutive_failures <> 0
-         )
-         ${outboxDoneSql(JOB)}`,
-        [result.statusCode, target.id, target.id] as never
-      )
-      return null
-    }
-
     const error = (result.error ?? 'failed').replaceAll('\u0000', '').slice(0, 1_000)
     if (Number(target.window_elapsed_ms) < webhooksConfig.retryWindowMs) {
       const delay = retryDelay(target.attempts + 1)

@@ -22,8 +22,16 @@ export const JOBS = {
     queue: 'webhooks',
     pendingTable: 'webhook_deliveries',
     // Retried for as long as the delivery says (its retry window, 24 hours
-    // by default), with the delay the handler computed (see QUEUES).
-    options: { attempts: 1_000_000, backoff: { type: 'webhook' } },
+    // by default), with the delay the handler computed (see QUEUES). A
+    // finished delivery is in webhook_deliveries: Redis keeps only the last
+    // minute's completed jobs (for queue:status), at most 1,000, not an
+    // hour's worth at hundreds per second. A job published again after its
+    // delivery is final finds it so and completes (`skipped`).
+    options: {
+      attempts: 1_000_000,
+      backoff: { type: 'webhook' },
+      removeOnComplete: { age: 60, count: 1_000 },
+    },
   },
 } satisfies Record<string, JobSpec>
 
@@ -36,8 +44,8 @@ export const QUEUES = {
   'orders': { concurrency: (workers) => workers },
   'stock-adjustments': { concurrency: (workers) => Math.max(1, Math.ceil(workers / 4)) },
   // HTTP-bound, no database connection held during the call: its own
-  // concurrency (WEBHOOK_CONCURRENCY), per endpoint and tenant limited by
-  // slots (app/webhooks/slots.ts).
+  // concurrency (WEBHOOK_CONCURRENCY, several times the orders'), per
+  // endpoint and tenant limited by slots (app/webhooks/slots.ts).
   'webhooks': {
     concurrency: () => webhooksConfig.concurrency,
     settings: {
