@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { transactionLimits } from '#config/database'
 import { tenantSearchPath } from '#tenancy/schema'
-import { beginWithEntry } from '#tenancy/tenant_transaction'
+import { beginWithEntry, runInOneRoundTrip } from '#tenancy/tenant_transaction'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 
 /**
@@ -156,4 +156,25 @@ export async function withTenant<T, A = undefined>(
     if (!trx.isCompleted) await trx.rollback()
     throw error
   }
+}
+
+/**
+ * A tenant transaction of one round trip: the entry, `statements` and
+ * COMMIT in one message (see runInOneRoundTrip), for short work that needs
+ * nothing in between: a read, or a write of validated integers. The
+ * statements take no bind parameters, so their author builds them from
+ * validated values only (as for an entry fragment). Returns the rows of
+ * each statement; an unknown tenant fails as in `withTenant` (its
+ * statements reached no tenant's rows: row-level security saw no tenant).
+ */
+export async function inTenantOneRoundTrip(
+  tenantId: number,
+  statements: string[],
+  limits: 'request' | 'job' | TransactionLimits = 'request'
+): Promise<Record<string, any>[][]> {
+  const chosen = typeof limits === 'object' ? limits : transactionLimits[limits]
+  const [entry, ...results] = await runInOneRoundTrip([enterSql(tenantId, chosen), ...statements])
+  const status = entry[0]?.status
+  if (status !== 'active' && status !== 'suspended') throw new TenantNotFoundException(tenantId)
+  return results
 }
