@@ -27,12 +27,14 @@ const webhooksConfig = {
 
   /**
    * Deliveries a worker process runs at once (HTTP calls, no database
-   * connection held during them), and at most how many of them go to one
-   * endpoint and to one tenant.
+   * connection held during them: several times WORKER_CONCURRENCY), and
+   * at most how many of them go to one endpoint and to one tenant (across
+   * every worker): one slow endpoint takes at most 4 of the 64, one tenant
+   * at most 16, the others keep flowing.
    */
-  concurrency: env.get('WEBHOOK_CONCURRENCY', 32),
-  perEndpoint: env.get('WEBHOOK_ENDPOINT_CONCURRENCY', 2),
-  perTenant: env.get('WEBHOOK_TENANT_CONCURRENCY', 8),
+  concurrency: env.get('WEBHOOK_CONCURRENCY', 64),
+  perEndpoint: env.get('WEBHOOK_ENDPOINT_CONCURRENCY', 4),
+  perTenant: env.get('WEBHOOK_TENANT_CONCURRENCY', 16),
 
   /** The contract's: any 2xx within 10 seconds is a success. */
   timeoutMs: 10_000,

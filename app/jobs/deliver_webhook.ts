@@ -1,5 +1,5 @@
 import { DelayedError } from 'bullmq'
-import { currentTenant, withTenant } from '#tenancy/context'
+import { currentTenant, inTenantOneRoundTrip, withTenant } from '#tenancy/context'
 import { completeOutbox, outboxDoneManySql, outboxDoneSql } from '#queue/outbox'
 import type { JobHandler } from '#queue/queues'
 import { JOBS } from '#queue/jobs'
@@ -54,8 +54,8 @@ interface Target {
 const JOB = JOBS['deliver-webhook'].name
 
 /**
- * An id inlined into an entry statement (the entry round trip takes no
- * bind parameters): a positive safe integer, or nothing is sent.
+ * An id inlined into a one-round-trip statement (a simple-protocol message
+ * takes no bind parameters): a positive safe integer, or nothing is sent.
  */
 function sqlId(value: number): string {
   if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Invalid id: ${value}`)
@@ -63,8 +63,7 @@ function sqlId(value: number): string {
 }
 
 /**
- * The read of step 1, in the entry round trip: the delivery, its endpoint
- * and its event.
+ * The read of step 1: the delivery, its endpoint and its event.
  */
 function readDeliverySql(deliveryId: number): string {
   return `select d.id, d.status, d.attempts, d.endpoint_id, e.url, e.is_active, e.secret_encrypted,
@@ -79,9 +78,9 @@ function readDeliverySql(deliveryId: number): string {
 }
 
 /**
- * Step 3 for a 2xx, in the entry round trip (integers only): the delivery
- * `delivered`, the endpoint's failure count back to 0, the outbox row gone,
- * in one statement.
+ * Step 3 for a 2xx (integers only): the delivery `delivered`, the
+ * endpoint's failure count back to 0, the outbox row gone, in one
+ * statement.
  */
 function deliveredSql(deliveryId: number, statusCode: number): string {
   const id = sqlId(deliveryId)
@@ -102,17 +101,17 @@ function deliveredSql(deliveryId: number, statusCode: number): string {
 
 /**
  * Delivers one webhook (one event to one endpoint), at least once:
- * 1. a short tenant transaction reads the delivery, its endpoint and its
- *    event, the read riding with BEGIN and the tenant entry (two round
- *    trips: that message, COMMIT). A delivery no longer pending, or whose
- *    endpoint is gone, is done; one whose endpoint is disabled is `failed`
- *    (one more statement, rare);
+ * 1. a tenant transaction of one round trip (BEGIN with the tenant entry,
+ *    the read, COMMIT in one message) reads the delivery, its endpoint and
+ *    its event. A delivery no longer pending, or whose endpoint is gone, is
+ *    done; one whose endpoint is disabled is `failed` (a second, ordinary
+ *    transaction; rare);
  * 2. with a concurrency slot of the endpoint and of the tenant (or the job
  *    waits a moment), and no database connection held, the URL is checked
  *    again on its resolved address and the signed POST is sent (over a
  *    kept-alive connection to that checked address, see http_sender.ts);
  * 3. a second short transaction records the outcome in one statement:
- *    `delivered` (riding with BEGIN: two round trips); or a retry later
+ *    `delivered` (integers only: one round trip again); or a retry later
  *    (the job is retried by BullMQ with the delay stored in
  *    `next_attempt_at`); or, once the retry window (24 hours) has passed,
  *    `failed`, counting one more consecutive failure of the endpoint,
@@ -122,36 +121,24 @@ function deliveredSql(deliveryId: number, statusCode: number): string {
  * it runs again, with the same event id in `webhook-id`.
  */
 export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, token }) => {
-  let found: Target | undefined
-  const target = await withTenant(
-    tenantId,
-    async () => {
-      const row = found
-      if (!row || row.status !== 'pending') {
+  const [rows] = await inTenantOneRoundTrip(tenantId, [readDeliverySql(refId)])
+  const target = (rows[0] as Target | undefined) ?? null
+  if (!target || target.status !== 'pending' || !target.is_active) {
+    await withTenant(tenantId, async () => {
+      if (!target || target.status !== 'pending') {
         await completeOutbox(JOB, refId)
-        return null
+        return
       }
-      if (!row.is_active) {
-        const { trx } = currentTenant()
-        await trx.rawQuery(
-          `with done as (${outboxDoneSql(JOB)})
-           update webhook_deliveries set status = 'failed', next_attempt_at = null,
-             last_error = 'The endpoint is disabled', updated_at = now()
-           where id = ?`,
-          [refId, refId]
-        )
-        return null
-      }
-      return row
-    },
-    {
-      admission: { sql: readDeliverySql(refId), read: (row) => row as Target | undefined },
-      check: (entry) => {
-        found = entry?.admission
-      },
-    }
-  )
-  if (!target) return 'skipped'
+      await currentTenant().trx.rawQuery(
+        `with done as (${outboxDoneSql(JOB)})
+         update webhook_deliveries set status = 'failed', next_attempt_at = null,
+           last_error = 'The endpoint is disabled', updated_at = now()
+         where id = ? and status = 'pending'`,
+        [refId, refId]
+      )
+    })
+    return 'skipped'
+  }
 
   const owner = `${job.id}:${token ?? ''}`
   const slot = await acquireSlot(tenantId, target.endpoint_id, owner, {
@@ -216,9 +203,7 @@ async function recordOutcome(
   result: SendResult
 ): Promise<number | null> {
   if (result.ok && result.statusCode !== null) {
-    await withTenant(tenantId, async () => {}, {
-      admission: { sql: deliveredSql(target.id, result.statusCode), read: () => undefined },
-    })
+    await inTenantOneRoundTrip(tenantId, [deliveredSql(target.id, result.statusCode)])
     return null
   }
   return withTenant(tenantId, async () => {

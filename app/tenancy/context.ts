@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { transactionLimits } from '#config/database'
 import { tenantSearchPath } from '#tenancy/schema'
-import { beginWithEntry } from '#tenancy/tenant_transaction'
+import { beginWithEntry, runInOneRoundTrip } from '#tenancy/tenant_transaction'
 import { runtimePool } from '#tenancy/pool_slices'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 
@@ -177,4 +177,36 @@ async function inTenantTransaction<T, A>(
     if (!trx.isCompleted) await trx.rollback()
     throw error
   }
+}
+
+/**
+ * A tenant transaction of one round trip: the entry, `statements` and
+ * COMMIT in one message (see runInOneRoundTrip), for short work that needs
+ * nothing in between: a read, or a write of validated integers. The
+ * statements take no bind parameters, so their author builds them from
+ * validated values only (as for an entry fragment). Returns the rows of
+ * each statement; an unknown tenant fails as in `withTenant` (its
+ * statements reached no tenant's rows: row-level security saw no tenant).
+ * Runs on a connection of the tenant's slice, as `withTenant` does.
+ */
+export async function inTenantOneRoundTrip(
+  tenantId: number,
+  statements: string[],
+  limits: 'request' | 'job' | TransactionLimits = 'request'
+): Promise<Record<string, any>[][]> {
+  const chosen = typeof limits === 'object' ? limits : transactionLimits[limits]
+  const lease = await runtimePool.acquire(tenantId)
+  let entry: Record<string, any>[]
+  let results: Record<string, any>[][]
+  try {
+    ;[entry, ...results] = await runInOneRoundTrip(
+      [enterSql(tenantId, chosen), ...statements],
+      lease.connection
+    )
+  } finally {
+    lease.release()
+  }
+  const status = entry[0]?.status
+  if (status !== 'active' && status !== 'suspended') throw new TenantNotFoundException(tenantId)
+  return results
 }

@@ -91,3 +91,47 @@ export async function beginWithEntry(
   const trx = await begin.call(client, undefined, { tenantEntry: entry })
   return { trx, results: entry.results ?? [] }
 }
+
+interface PooledConnection {
+  query(sql: string): Promise<{ rows: Record<string, any>[] }[] | { rows: Record<string, any>[] }>
+  __knex__disposed?: unknown
+}
+
+/**
+ * A whole transaction in one round trip: `BEGIN; <statements>; COMMIT` as
+ * one simple-protocol message on a connection of the shared pool, for work
+ * that needs nothing from the application between its statements (no bind
+ * parameters: built from validated integers only, like the entry). Returns
+ * the rows of each statement. When a statement fails, PostgreSQL skips the
+ * rest of the message, COMMIT included: the transaction is rolled back
+ * before the connection goes back to the pool (or the connection is
+ * disposed if even that fails).
+ */
+export async function runInOneRoundTrip(
+  statements: string[],
+  connectionName?: string
+): Promise<Record<string, any>[][]> {
+  const client = (
+    db.connection(connectionName).getWriteClient() as unknown as {
+      client: {
+        acquireConnection(): Promise<PooledConnection>
+        releaseConnection(connection: PooledConnection): Promise<void>
+      }
+    }
+  ).client
+  const connection = await client.acquireConnection()
+  try {
+    const answer = await connection.query(['begin', ...statements, 'commit'].join(';\n'))
+    const results = Array.isArray(answer) ? answer : [answer]
+    return results.slice(1, -1).map((result) => result.rows)
+  } catch (error) {
+    try {
+      await connection.query('rollback')
+    } catch {
+      connection.__knex__disposed = error
+    }
+    throw error
+  } finally {
+    await client.releaseConnection(connection)
+  }
+}

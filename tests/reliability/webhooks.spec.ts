@@ -45,12 +45,14 @@ test.group('Reliability: webhook receivers', (group) => {
   })
   const retryWindowMs = webhooksConfig.retryWindowMs
   const perTenant = webhooksConfig.perTenant
+  const perEndpoint = webhooksConfig.perEndpoint
   group.each.teardown(async () => {
     await workers?.close()
     workers = undefined
     webhooksConfig.concurrency = concurrency
     webhooksConfig.retryWindowMs = retryWindowMs
     webhooksConfig.perTenant = perTenant
+    webhooksConfig.perEndpoint = perEndpoint
   })
 
   test('webhooks:status and queue:status show the backlog and the failing endpoints', async ({
@@ -137,7 +139,9 @@ test.group('Reliability: webhook receivers', (group) => {
     client,
     assert,
   }) => {
+    // Fewer slots per endpoint than deliveries at once (as 4 of 64 by default).
     webhooksConfig.concurrency = 3
+    webhooksConfig.perEndpoint = 2
     const tenant = await givenTenant()
     const slow = await startReceiver(() => 'hang')
     const fast = await startReceiver()

@@ -1,6 +1,6 @@
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
-import { currentTenant, tenantQuery, withTenant } from '#tenancy/context'
+import { currentTenant, inTenantOneRoundTrip, tenantQuery, withTenant } from '#tenancy/context'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 import { beginWithEntry } from '#tenancy/tenant_transaction'
 import { runtimePool } from '#tenancy/pool_slices'
@@ -79,5 +79,47 @@ test.group('Tenant transaction', () => {
       const { rows } = await db.rawQuery('select 1 as ok')
       assert.equal(rows[0].ok, 1)
     }
+  })
+
+  test('one round trip: entry, statements and COMMIT in one message, committed', async ({
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const [inserted, path] = await inTenantOneRoundTrip(tenant.id, [
+      `insert into products (name, sku, price, stock) values ('One trip', 'ONE-TRIP', 1, 3)
+       returning stock`,
+      `select current_setting('search_path') as path`,
+    ])
+    assert.deepEqual(inserted, [{ stock: 3 }])
+    assert.equal(path[0].path, `"${tenant.schemaName}", public`)
+    const { rows } = await platform.rawQuery(
+      `select count(*)::int as n from "${tenant.schemaName}".products where sku = 'ONE-TRIP'`
+    )
+    assert.equal(rows[0].n, 1)
+    assert.equal(await defaultSearchPath(), '"$user", public')
+  })
+
+  test('one round trip: a failing statement keeps nothing and pools no aborted transaction', async ({
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    await assert.rejects(() =>
+      inTenantOneRoundTrip(tenant.id, [
+        `insert into products (name, sku, price, stock) values ('Ghost', 'GHOST-1', 1, 0)`,
+        'select * from no_such_table',
+      ])
+    )
+    const { rows } = await platform.rawQuery(
+      `select count(*)::int as n from "${tenant.schemaName}".products where sku = 'GHOST-1'`
+    )
+    assert.equal(rows[0].n, 0)
+    for (let i = 0; i < 20; i++) {
+      const answer = await db.rawQuery('select 1 as ok')
+      assert.equal(answer.rows[0].ok, 1)
+    }
+    await assert.rejects(
+      () => inTenantOneRoundTrip(987654321, ['select 1']),
+      TenantNotFoundException as any
+    )
   })
 })
