@@ -270,22 +270,30 @@ async function finish(trx: TransactionClientContract, orderId: number, decisions
   if (decisions.length > 0) {
     // The time of this statement, not of the transaction's start: an order
     // of the batch may have been placed after this transaction began, and
-    // is never confirmed before it was created.
-    ctes.push(`finished as (
+    // is never confirmed before it was created. Confirmed and rejected
+    // orders in two updates of disjoint rows, with no CASE over the time
+    // (Citus refuses a non-immutable function inside CASE).
+    ctes.push(`confirmed as (
       update orders o
-      set status = f.status, rejection_reason = f.reason, updated_at = statement_timestamp(),
-          confirmed_at = case when f.status = 'confirmed' then statement_timestamp()
-                              else o.confirmed_at end
-      from json_to_recordset(?::json) as f(id bigint, status text, reason text)
+      set status = 'confirmed', rejection_reason = null, updated_at = statement_timestamp(),
+          confirmed_at = statement_timestamp()
+      where o.id in (select unnest(?::bigint[]))
+    )`)
+    ctes.push(`rejected as (
+      update orders o
+      set status = 'rejected', rejection_reason = f.reason, updated_at = statement_timestamp()
+      from json_to_recordset(?::json) as f(id bigint, reason text)
       where o.id = f.id
     )`)
+    const confirmedIds = decisions
+      .filter((decision) => decision.status === 'confirmed')
+      .map((decision) => decision.orderId)
     bindings.push(
+      `{${confirmedIds.join(',')}}`,
       JSON.stringify(
-        decisions.map((decision) => ({
-          id: decision.orderId,
-          status: decision.status,
-          reason: decision.reason,
-        }))
+        decisions
+          .filter((decision) => decision.status === 'rejected')
+          .map((decision) => ({ id: decision.orderId, reason: decision.reason }))
       )
     )
   }
