@@ -495,7 +495,7 @@ test.group('Citus: the product on a real cluster', (group) => {
   }) => {
     const tenants = [await register(assert), await register(assert)]
     const fixture = await tenantMigrationsFixture({
-      '0002_index_changes.ts': `import { BaseSchema } from '@adonisjs/lucid/schema'
+      '9002_index_changes.ts': `import { BaseSchema } from '@adonisjs/lucid/schema'
 export default class extends BaseSchema {
   async up() {
     this.schema.alterTable('products', (table) => {
@@ -566,7 +566,7 @@ export default class extends BaseSchema {
         `select array_agg(distinct migration_version) as versions from public.tenants where id = any($1)`,
         [ids]
       )
-      assert.deepEqual(row.versions, ['0002_index_changes'])
+      assert.deepEqual(row.versions, ['9002_index_changes'])
     } finally {
       await db.manager.close('citus')
       db.manager.release('citus')

@@ -112,7 +112,7 @@ test.group('Citus compatibility of tenant schemas', (group) => {
     assert,
   }) => {
     const fixture = await tenantMigrationsFixture({
-      '9999_two_columns.ts': `import { BaseSchema } from '@adonisjs/lucid/schema'
+      '9001_two_columns.ts': `import { BaseSchema } from '@adonisjs/lucid/schema'
 export default class extends BaseSchema {
   async up() {
     this.schema.alterTable('products', (table) => {
