@@ -166,16 +166,6 @@ export function productionNodeFlags(
 }
 
 /**
- * A running child of the harness by name (e.g. `worker`), if any.
- */
-export function runningChild(name: string): Child | undefined {
-  for (const child of running) {
-    if (child.name === name && child.alive) return child
-  }
-  return undefined
-}
-
-/**
  * Resident set size of a process in MiB (`ps -o rss=`, which reports KiB),
  * or null when the process is gone.
  */
