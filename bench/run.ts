@@ -19,7 +19,14 @@ import {
   recreateDatabase,
 } from './lib/database.ts'
 import { benchEnv } from './lib/env.ts'
-import { Child, freePort, runToEnd, stopAllChildren, waitForHttp } from './lib/processes.ts'
+import {
+  Child,
+  freePort,
+  productionNodeFlags,
+  runToEnd,
+  stopAllChildren,
+  waitForHttp,
+} from './lib/processes.ts'
 import {
   failed,
   machine,
@@ -34,6 +41,7 @@ import { measureQueueFloor } from './floors/queue.ts'
 import { measureReadFloor } from './floors/read.ts'
 import { archive } from './scenarios/archive.ts'
 import { fairness } from './scenarios/fairness.ts'
+import { memory } from './scenarios/memory.ts'
 import { migrate } from './scenarios/migrate.ts'
 import { pipeline } from './scenarios/pipeline.ts'
 import { provisioning } from './scenarios/provisioning.ts'
@@ -52,6 +60,7 @@ const SCENARIOS: Scenario[] = [
   migrate,
   webhooks,
   archive,
+  memory,
 ]
 const ORDER = SCENARIOS.map((scenario) => scenario.name)
 /** no scenario may run longer than this */
@@ -166,10 +175,13 @@ async function main() {
       },
       async start() {
         if (worker?.alive) return
-        worker = new Child('worker', process.execPath, ['build/ace.js', 'queue:work'], {
-          ...env.common,
-          PGAPPNAME: 'bench-worker',
-        })
+        const args = ['build/ace.js', 'queue:work']
+        worker = new Child(
+          'worker',
+          process.execPath,
+          [...productionNodeFlags('worker', args), ...args],
+          { ...env.common, PGAPPNAME: 'bench-worker' }
+        )
         await sleep(1500)
         if (!worker.alive) {
           ctx.worker.available = false
@@ -193,11 +205,14 @@ async function main() {
   try {
     if (selected.some((scenario) => scenario.needs.api)) {
       const port = await freePort()
-      const child = new Child('api', process.execPath, ['build/bin/server.js'], {
-        ...env.common,
-        PORT: String(port),
-        PGAPPNAME: 'bench-api',
-      })
+      // node flags as `npm start` has them (package.json), so the bench measures that process
+      const args = ['build/bin/server.js']
+      const child = new Child(
+        'api',
+        process.execPath,
+        [...productionNodeFlags('start', args), ...args],
+        { ...env.common, PORT: String(port), PGAPPNAME: 'bench-api' }
+      )
       const url = `http://127.0.0.1:${port}`
       await waitForHttp(`${url}/health/ready`, child)
       ctx.api = { url, child }

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { ROOT } from './env.ts'
 import { sleep } from './stats.ts'
 
@@ -134,6 +136,47 @@ export async function waitForHttp(url: string, child: Child, timeoutMs = 30_000)
     await sleep(100)
   }
   throw new Error(`${child.name} did not answer ${url} within ${timeoutMs} ms:\n${child.output}`)
+}
+
+/**
+ * The node flags of a production script of package.json (`start`, `worker`):
+ * `node <flags…> <args…>` must end with `args`. The harness starts the API
+ * and the worker with these flags, so it measures the processes production
+ * runs (`npm start`, `npm run worker`, the Dockerfile and compose).
+ */
+export function productionNodeFlags(
+  script: 'start' | 'worker',
+  args: string[],
+  manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+): string[] {
+  const line: string | undefined = manifest.scripts?.[script]
+  const words = line?.trim().split(/\s+/) ?? []
+  const flags = words.slice(1, words.length - args.length)
+  const tail = words.slice(words.length - args.length)
+  if (
+    words[0] !== 'node' ||
+    tail.join(' ') !== args.join(' ') ||
+    flags.some((flag) => !flag.startsWith('--'))
+  ) {
+    throw new Error(
+      `package.json script "${script}" is not "node [--flag…] ${args.join(' ')}": ${line}`
+    )
+  }
+  return flags
+}
+
+/**
+ * Resident set size of a process in MiB (`ps -o rss=`, which reports KiB),
+ * or null when the process is gone.
+ */
+export async function rssMiB(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null
+  const result = await runToEnd('ps', ['-o', 'rss=', '-p', String(pid)], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    timeoutMs: 5_000,
+  })
+  const kib = Number(result.output.trim())
+  return result.code === 0 && Number.isFinite(kib) && kib > 0 ? kib / 1024 : null
 }
 
 /**
