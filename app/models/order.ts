@@ -43,17 +43,23 @@ export interface OrderRow {
 
 /**
  * The columns of an order (alias `o`), items included, read in one query.
- * Money is cast to text so it never passes through a float.
+ * Money is cast to text so it never passes through a float. `items` is
+ * the FROM of the item rows (alias `i`): the order's stored items by
+ * default, or the rows a statement has just written (order placement).
  */
-export const ORDER_COLUMNS = `o.id, o.status, o.customer_id, o.assigned_to, o.total::text as total, o.note,
+export function orderColumns(items = 'order_items i where i.order_id = o.id'): string {
+  return `o.id, o.status, o.customer_id, o.assigned_to, o.total::text as total, o.note,
   o.rejection_reason, o.created_at, o.confirmed_at, o.updated_at,
   coalesce((
     select json_agg(json_build_object(
       'product_id', i.product_id, 'sku', i.sku, 'name', i.name,
       'unit_price', i.unit_price::text, 'qty', i.qty, 'line_total', i.line_total::text
     ) order by i.id)
-    from order_items i where i.order_id = o.id
+    from ${items}
   ), '[]'::json) as items`
+}
+
+export const ORDER_COLUMNS = orderColumns()
 
 /**
  * An order locked for a change of state: what the rules of its lifecycle

@@ -9,7 +9,7 @@ import { outboxInsertSql, relayAfterCommit } from '#queue/outbox'
 import { JOBS } from '#queue/jobs'
 import OrderTransformer from '#transformers/order_transformer'
 import { recordWebhookEvent, subscribersOf } from '#webhooks/record_event'
-import type { OrderRow } from '#models/order'
+import { orderColumns, type OrderRow } from '#models/order'
 import { MAX_QTY } from '#validators/order'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 
@@ -153,7 +153,7 @@ const MAX_TOTAL = '999999999999.99'
  * the total (PostgreSQL numeric, never a float) fits, writes the order, its
  * items, its outbox row and the idempotency key. Data-modifying CTEs do not
  * see each other's rows, so the answer is built from what they return:
- * the stored values (money cast to text as ORDER_COLUMNS does), without
+ * the stored values (the columns of orderColumns, over the written items), without
  * reading the order again.
  */
 const PLACE_SQL = `
@@ -190,15 +190,7 @@ const PLACE_SQL = `
     exists (
       select 1 from webhook_endpoints e where e.is_active and e.events && ?::text[]
     ) as notify,
-    o.id, o.status, o.customer_id, o.assigned_to, o.total::text as total, o.note,
-    o.rejection_reason, o.created_at, o.confirmed_at, o.updated_at,
-    coalesce((
-      select json_agg(json_build_object(
-        'product_id', i.product_id, 'sku', i.sku, 'name', i.name,
-        'unit_price', i.unit_price::text, 'qty', i.qty, 'line_total', i.line_total::text
-      ) order by i.id)
-      from items i
-    ), '[]'::json) as items
+    ${orderColumns('items i')}
   from verdict v left join new_order o on true`
 
 /**

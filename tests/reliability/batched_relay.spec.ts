@@ -10,15 +10,13 @@ import {
   resetQueues,
   stockOf,
 } from '#tests/support/orders'
-import { privateRedis, type PrivateRedis } from '#tests/support/processes'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { registry } from '#jobs/main'
 import { JOBS } from '#queue/jobs'
 import { publish } from '#queue/publisher'
 import { counterKey } from '#queue/fairness'
-import { configureQueueConnection, jobId, queue, queueRedis } from '#queue/queues'
+import { jobId, queue, queueRedis } from '#queue/queues'
 
-const FAST_SWEEP = { intervalMs: 250, ageMs: 500 }
 const confirmOrder = JOBS['confirm-order']
 
 /**
@@ -75,54 +73,6 @@ test.group('Relay: publishes batched per turn', (group) => {
     const counts = await queue(confirmOrder.queue).getJobCounts('prioritized', 'waiting')
     assert.equal(counts.prioritized + counts.waiting, refs.length)
   })
-})
-
-test.group('Relay: batched publishes while Redis is down', (group) => {
-  let redis: PrivateRedis
-  let workers: WorkerHandle | undefined
-
-  group.each.setup(async () => {
-    redis = await privateRedis()
-    await redis.start()
-    await configureQueueConnection({ port: redis.port, db: 0 })
-    return async () => {
-      await workers?.close()
-      workers = undefined
-      await configureQueueConnection({})
-      await redis.stop()
-    }
-  })
-
-  test('every publish of a burst fails, the outbox keeps every row, and the sweeper publishes them once Redis is back', async ({
-    client,
-    assert,
-  }) => {
-    const { tenant, customers } = await givenTenantWithCustomers(3)
-    const product = await givenProduct(tenant, { stock: 100 })
-
-    await redis.stop()
-    const failures = await Promise.allSettled(
-      [1, 2, 3].map((ref) => publish(confirmOrder, tenant.id, ref))
-    )
-    assert.deepEqual(
-      failures.map((outcome) => outcome.status),
-      ['rejected', 'rejected', 'rejected']
-    )
-
-    const placed = await placeOneUnitOrders(client, customers, product.id, 12)
-    assert.lengthOf(new Set(placed), 12)
-    assert.equal(await countWithStatus(tenant.id, 'pending'), 12)
-    assert.equal(await outboxCount(tenant.id), 12)
-
-    await redis.start()
-    workers = startWorkers({ registry, concurrency: 2, sweep: FAST_SWEEP })
-    await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 12, {
-      message: 'the 12 orders placed while Redis was down confirmed',
-    })
-    assert.equal(await stockOf(tenant.id, product.id), 88)
-    assert.equal(await ledgerSum(tenant.id, product.id), 88)
-    await eventually(async () => (await outboxCount(tenant.id)) === 0)
-  }).timeout(90_000)
 })
 
 test.group('Relay: batched publishes with the worker running', (group) => {

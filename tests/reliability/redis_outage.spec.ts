@@ -20,6 +20,8 @@ import { privateRedis, type PrivateRedis } from '#tests/support/processes'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { registry } from '#jobs/main'
 import { configureQueueConnection, queue } from '#queue/queues'
+import { publish } from '#queue/publisher'
+import { JOBS } from '#queue/jobs'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
 const FAST_SWEEP = { intervalMs: 250, ageMs: 500 }
@@ -119,6 +121,38 @@ test.group('Reliability: Redis down', (group) => {
     })
     assert.equal(await stockOf(tenant.id, product.id), 3)
     assert.equal(await ledgerSum(tenant.id, product.id), 3)
+    await eventually(async () => (await outboxCount(tenant.id)) === 0)
+  }).timeout(90_000)
+
+  // The relay's batches (app/queue/publisher.ts) while Redis is down.
+  test('every publish of a burst fails, the outbox keeps every row, and the sweeper publishes them once Redis is back', async ({
+    client,
+    assert,
+  }) => {
+    const { tenant, customers } = await givenTenantWithCustomers(3)
+    const product = await givenProduct(tenant, { stock: 100 })
+
+    await redis.stop()
+    const failures = await Promise.allSettled(
+      [1, 2, 3].map((ref) => publish(JOBS['confirm-order'], tenant.id, ref))
+    )
+    assert.deepEqual(
+      failures.map((outcome) => outcome.status),
+      ['rejected', 'rejected', 'rejected']
+    )
+
+    const placed = await placeOneUnitOrders(client, customers, product.id, 12)
+    assert.lengthOf(new Set(placed), 12)
+    assert.equal(await countWithStatus(tenant.id, 'pending'), 12)
+    assert.equal(await outboxCount(tenant.id), 12)
+
+    await redis.start()
+    workers = startWorkers({ registry, concurrency: 2, sweep: FAST_SWEEP })
+    await eventually(async () => (await countWithStatus(tenant.id, 'confirmed')) === 12, {
+      message: 'the 12 orders placed while Redis was down confirmed',
+    })
+    assert.equal(await stockOf(tenant.id, product.id), 88)
+    assert.equal(await ledgerSum(tenant.id, product.id), 88)
     await eventually(async () => (await outboxCount(tenant.id)) === 0)
   }).timeout(90_000)
 })
