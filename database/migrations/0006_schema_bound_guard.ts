@@ -136,14 +136,20 @@ export default class extends BaseSchema {
           if rel.policy is null then
             execute format('create policy tenant_guard on %I.%I using (%s)',
               schema_name, rel.relname, guard_sql);
-          elsif not (exists (select from pg_depend d
-                             where d.classid = 'pg_policy'::regclass and d.objid = rel.policy
-                               and d.refclassid = 'pg_proc'::regclass
-                               and d.refobjid = guard_function)
-                     and exists (select from pg_depend d
-                                 where d.classid = 'pg_policy'::regclass and d.objid = rel.policy
-                                   and d.refclassid = 'pg_namespace'::regclass
-                                   and d.refobjid = schema_oid)) then
+          -- The policy's own dependencies, read through the depender index
+          -- (OFFSET 0 keeps the planner from taking the reference index on
+          -- the guard function instead: every policy of every tenant, a
+          -- scan that grows with the tenant count, 0.2 s at 10,000).
+          elsif not (exists (select from (select d.refclassid, d.refobjid from pg_depend d
+                                          where d.classid = 'pg_policy'::regclass
+                                            and d.objid = rel.policy offset 0) deps
+                             where deps.refclassid = 'pg_proc'::regclass
+                               and deps.refobjid = guard_function)
+                     and exists (select from (select d.refclassid, d.refobjid from pg_depend d
+                                              where d.classid = 'pg_policy'::regclass
+                                                and d.objid = rel.policy offset 0) deps
+                                 where deps.refclassid = 'pg_namespace'::regclass
+                                   and deps.refobjid = schema_oid)) then
             execute format('alter policy tenant_guard on %I.%I using (%s)',
               schema_name, rel.relname, guard_sql);
           end if;
