@@ -62,10 +62,7 @@ export default class QueueWork extends BaseCommand {
     this.handle = startWorkers({
       registry,
       concurrency,
-      sweep: {
-        intervalMs: queueConfig.sweep.intervalMs,
-        ageMs: queueConfig.sweep.ageMs,
-      },
+      sweep: queueConfig.sweep,
     })
     this.app.terminating(async () => {
       this.logger.info('stopping: waiting for running jobs to finish')

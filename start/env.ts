@@ -178,6 +178,7 @@ const env = await Env.create(APP_ROOT, {
   QUEUE_PREFIX: Env.schema.string.optional(),
   SWEEP_INTERVAL_MS: Env.schema.number.optional(),
   SWEEP_AGE_MS: Env.schema.number.optional(),
+  SWEEP_MAX_DUTY_PERCENT: Env.schema.number.optional(),
 
   /*
   | Metrics: the bearer token a scrape must send (unset: open), and the

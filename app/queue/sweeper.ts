@@ -125,30 +125,55 @@ async function bumpAttempts(job: JobDefinition, row: StaleRow) {
 }
 
 /**
+ * How long the fleet waits after a sweep that took `tookMs` before the next
+ * one: at least `intervalMs`, and long enough that sweeping takes at most
+ * `maxDutyPercent` of the time. A sweep reads every tenant's schema, so its
+ * cost grows with the number of tenants (seconds at 10,000); without the
+ * bound it would run back to back on a large installation and hold a core
+ * of PostgreSQL and the worker busy for a safety net. The price is a slower
+ * recovery of jobs Redis lost: about `tookMs × 100 / maxDutyPercent`.
+ */
+export function sweepPause(
+  tookMs: number,
+  { intervalMs, maxDutyPercent }: { intervalMs: number; maxDutyPercent: number }
+): number {
+  const duty = Math.min(Math.max(maxDutyPercent, 1), 100) / 100
+  return Math.max(intervalMs, Math.ceil((tookMs * (1 - duty)) / duty))
+}
+
+/**
  * Runs the sweeper every `intervalMs` in this process. With several worker
- * processes, a Redis lock lets one of them sweep per interval.
+ * processes, a Redis lock lets one of them sweep per interval; after a
+ * sweep the lock is held for the pause `sweepPause` gives, so no process of
+ * the fleet sweeps before it ends.
  */
 export function startSweeper(
   registry: JobRegistry,
-  { intervalMs, ageMs }: { intervalMs: number; ageMs: number }
+  {
+    intervalMs,
+    ageMs,
+    maxDutyPercent = 10,
+  }: { intervalMs: number; ageMs: number; maxDutyPercent?: number }
 ): {
   stop: () => Promise<void>
 } {
   let running: Promise<unknown> | undefined
   let stopped = false
   const owner = randomUUID()
+  const lockKey = `${queuePrefix()}:sweeper-lock`
 
   const tick = async () => {
     try {
-      const lock = await queueRedis().set(
-        `${queuePrefix()}:sweeper-lock`,
-        owner,
-        'PX',
-        Math.max(intervalMs - 50, 50),
-        'NX'
-      )
+      const lock = await queueRedis().set(lockKey, owner, 'PX', Math.max(intervalMs - 50, 50), 'NX')
       if (lock !== 'OK' || stopped) return
+      const started = performance.now()
       const report = await sweep(registry, { ageMs })
+      const pause = sweepPause(performance.now() - started, { intervalMs, maxDutyPercent })
+      if (pause > intervalMs) {
+        // Overwrites the lock even if it expired during a long sweep and
+        // another process took it: both then wait the same pause.
+        await queueRedis().set(lockKey, owner, 'PX', pause - 50)
+      }
       if (report.published || report.retried) {
         logger.info(report, 'sweeper re-published work left in PostgreSQL')
       }

@@ -36,7 +36,7 @@ export interface WorkerOptions {
   registry: JobRegistry
   concurrency: number
   /** Runs the outbox sweeper in this process too. */
-  sweep?: { intervalMs: number; ageMs: number }
+  sweep?: { intervalMs: number; ageMs: number; maxDutyPercent?: number }
   connection?: RedisOptions
 }
 
