@@ -125,7 +125,7 @@ export function relay(
   refId: number,
   { now = false }: { now?: boolean } = {}
 ): void {
-  ;(now ? publishNow : publish)(job, tenantId, refId).catch((error) => {
+  const relaying = (now ? publishNow : publish)(job, tenantId, refId).catch((error) => {
     // The request's or job's logger already names the tenant.
     const log = currentLogger()
     const tenant = 'tenant_id' in log.bindings() ? {} : { tenant_id: tenantId }
@@ -134,6 +134,23 @@ export function relay(
       'could not publish a job; the outbox sweeper will publish it'
     )
   })
+  relaying.finally(() => relays.delete(relaying))
+  relays.add(relaying)
+}
+
+/** Relays not yet settled (each bounded by PUBLISH_TIMEOUT_MS per call). */
+const relays = new Set<Promise<void>>()
+
+/**
+ * Waits until every relay of this process has settled. A relay runs after
+ * its transaction committed, often after the response went out, so at
+ * shutdown (once the HTTP server or the workers have stopped) some may
+ * still be on their way to Redis; the queue connections are closed only
+ * after them, or a relay would open a producer connection nobody closes
+ * and keep the process alive.
+ */
+export async function settleRelays(): Promise<void> {
+  while (relays.size) await Promise.allSettled([...relays])
 }
 
 export const PUBLISH_TIMEOUT_MS = 2_000
