@@ -28,8 +28,8 @@ const HIGH_RATE = 500
  * Where a confirmation's time goes, for the orders confirmed by their own
  * job (a batched order's job was removed): from the placement's start
  * (created_at) to the job's creation in the API's relay (BullMQ's
- * `timestamp`: the placement statement, COMMIT, the response, the relay's
- * turn and its fairness round trip), then to the worker's pick-up
+ * `timestamp`: the rest of the request (validation, the placement
+ * statement, COMMIT), the relay's turn and its fairness round trip), then to the worker's pick-up
  * (`processedOn`: the add, the queue, the worker's fetch), then to the
  * statement that confirms it (confirmed_at: the handler's BEGIN, locks and
  * reads). One host, one clock. A note on the p99 rows, as p50/p99 in ms.
