@@ -175,24 +175,30 @@ async function removeAlsoDone(
 ): Promise<boolean[]> {
   const producer = queue(queueName)
   const ids = alsoDone.map(({ refId }) => jobId(name, tenantId, refId))
-  try {
-    return await withTimeout(
-      (async () => {
-        const states = await Promise.all(ids.map((id) => producer.getJobState(id)))
-        return Promise.all(
-          ids.map(
-            async (id, index) => NOT_STARTED.has(states[index]) && (await producer.remove(id)) === 1
-          )
-        )
-      })(),
-      REDIS_TIMEOUT_MS,
-      'Redis'
+  const removal = (async () => {
+    const states = await Promise.all(ids.map((id) => producer.getJobState(id)))
+    return Promise.all(
+      ids.map(
+        async (id, index) => NOT_STARTED.has(states[index]) && (await producer.remove(id)) === 1
+      )
     )
+  })()
+  try {
+    return await withTimeout(removal, REDIS_TIMEOUT_MS, 'Redis')
   } catch (error) {
     jobLogger(job, queueName).warn(
       { err: error },
       'could not remove the jobs of work done in this batch; they will run and skip'
     )
+    // Removals that land after the timeout still give their counters back.
+    removal
+      .then((late) =>
+        releasePriorities(
+          queueName,
+          late.filter(Boolean).map(() => tenantId)
+        )
+      )
+      .catch(() => {})
     return ids.map(() => false)
   }
 }
