@@ -3,7 +3,7 @@ import type { RedisOptions } from 'ioredis'
 import logger from '@adonisjs/core/services/logger'
 import { parseId } from '#helpers/ids'
 import { withTimeout } from '#helpers/timeout'
-import { releasePriority } from '#queue/fairness'
+import { releasePriorities, releasePriority } from '#queue/fairness'
 import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
 import { withLogger } from '#logging/log_context'
@@ -82,8 +82,9 @@ export function jobLogger(job: Pick<Job, 'id' | 'name' | 'data'> | undefined, qu
  * the job is finished for good (completed, or its last attempt failed).
  * Each run is counted in the worker's metrics and logged with its outcome
  * and duration; a job that asks to wait (DelayedError) is neither. Work a
- * handler did besides its own (JobResult.alsoDone) has its jobs finished
- * here too (finishAlsoDone).
+ * handler did besides its own (JobResult.alsoDone) has its jobs removed
+ * (removeAlsoDone) before anything else, and counted and logged too; the
+ * counters of the job and of the removed ones are released in one script.
  */
 export async function processJob(
   registry: JobRegistry,
@@ -102,8 +103,19 @@ export async function processJob(
       const handler = await registry.jobs[parsed.name].handler()
       const result = await handler(parsed.data, { job, token })
       const { outcome, alsoDone = [] } = typeof result === 'string' ? { outcome: result } : result
-      await releasePriority(queueName, parsed.data.tenantId).catch(() => {})
       const seconds = elapsed()
+      // The batch-mates' jobs go first, before another slot of a worker
+      // picks one up only to find its order done; then the counters of
+      // this job and of every removed one, in one script.
+      const removed =
+        alsoDone.length > 0
+          ? await removeAlsoDone(queueName, job, parsed.name, parsed.data.tenantId, alsoDone)
+          : []
+      const released = 1 + removed.filter(Boolean).length
+      await releasePriorities(
+        queueName,
+        Array.from({ length: released }, () => parsed.data.tenantId)
+      ).catch(() => {})
       registry.observe?.(queueName, parsed.name, outcome, seconds)
       log.info(
         {
@@ -115,8 +127,9 @@ export async function processJob(
         'job done'
       )
       if (alsoDone.length > 0) {
-        await finishAlsoDone(registry, queueName, job, parsed.name, parsed.data.tenantId, {
+        logAlsoDone(registry, queueName, job, parsed.name, parsed.data.tenantId, {
           alsoDone,
+          removed,
           seconds,
         })
       }
@@ -142,56 +155,81 @@ const NOT_STARTED = new Set(['waiting', 'prioritized', 'delayed'])
 const REDIS_TIMEOUT_MS = 2_000
 
 /**
- * Finishes the jobs of the work a handler did besides its own (a batch of
+ * Removes the jobs of the work a handler did besides its own (a batch of
  * orders confirmed in one transaction, already committed): each job that
- * has not started is removed from the queue, in one pipelined round trip,
- * and its tenant's fairness counter released (a job that is running
- * elsewhere cannot be removed: it finds its work done and says `skipped`;
- * one that is missing, finished or being published right now is left
- * alone, so the counter is released once per job). Each piece of work is
- * counted in the worker's metrics and logged with its outcome under its
- * own job id (`batched_by` names this job). Redis failing or slow here (2 s
- * at most) costs nothing but duplicate runs: those jobs then run and skip.
+ * has not started is removed from the queue, the states and the removals
+ * each in one pipelined round trip (a job that is running elsewhere cannot
+ * be removed: it finds its work done and says `skipped`; one that is
+ * missing, finished or being published right now is left alone, so its
+ * tenant's fairness counter is released once per job: by the caller for
+ * each job removed here, by the job itself otherwise). Redis failing or
+ * slow here (2 s at most) costs nothing but duplicate runs: those jobs
+ * then run and skip. Says, per piece of work, whether its job was removed.
  */
-async function finishAlsoDone(
-  registry: JobRegistry,
+async function removeAlsoDone(
   queueName: QueueName,
   job: Job,
   name: JobName,
   tenantId: number,
-  { alsoDone, seconds }: { alsoDone: { refId: number; outcome: string }[]; seconds: number }
-) {
+  alsoDone: { refId: number }[]
+): Promise<boolean[]> {
   const producer = queue(queueName)
   const ids = alsoDone.map(({ refId }) => jobId(name, tenantId, refId))
-  let removed = ids.map(() => false)
-  try {
-    removed = await withTimeout(
-      (async () => {
-        const states = await Promise.all(ids.map((id) => producer.getJobState(id)))
-        return Promise.all(
-          ids.map(async (id, index) => {
-            if (!NOT_STARTED.has(states[index]) || (await producer.remove(id)) !== 1) return false
-            await releasePriority(queueName, tenantId).catch(() => {})
-            return true
-          })
-        )
-      })(),
-      REDIS_TIMEOUT_MS,
-      'Redis'
+  const removal = (async () => {
+    const states = await Promise.all(ids.map((id) => producer.getJobState(id)))
+    return Promise.all(
+      ids.map(
+        async (id, index) => NOT_STARTED.has(states[index]) && (await producer.remove(id)) === 1
+      )
     )
+  })()
+  try {
+    return await withTimeout(removal, REDIS_TIMEOUT_MS, 'Redis')
   } catch (error) {
     jobLogger(job, queueName).warn(
       { err: error },
       'could not remove the jobs of work done in this batch; they will run and skip'
     )
+    // Removals that land after the timeout still give their counters back.
+    removal
+      .then((late) =>
+        releasePriorities(
+          queueName,
+          late.filter(Boolean).map(() => tenantId)
+        )
+      )
+      .catch(() => {})
+    return ids.map(() => false)
   }
+}
+
+/**
+ * Counts each piece of work a handler did besides its own in the worker's
+ * metrics and logs it with its outcome under its own job id (`batched_by`
+ * names this job).
+ */
+function logAlsoDone(
+  registry: JobRegistry,
+  queueName: QueueName,
+  job: Job,
+  name: JobName,
+  tenantId: number,
+  {
+    alsoDone,
+    removed,
+    seconds,
+  }: { alsoDone: { refId: number; outcome: string }[]; removed: boolean[]; seconds: number }
+) {
   for (const [index, { refId, outcome }] of alsoDone.entries()) {
     registry.observe?.(queueName, name, outcome, seconds)
-    jobLogger({ id: ids[index], name, data: { tenantId, refId } }, queueName).info(
+    jobLogger(
+      { id: jobId(name, tenantId, refId), name, data: { tenantId, refId } },
+      queueName
+    ).info(
       {
         outcome,
         batched_by: job.id ?? null,
-        removed: removed[index],
+        removed: removed[index] ?? false,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
       },
       'job done'

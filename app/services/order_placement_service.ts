@@ -47,19 +47,11 @@ export class OrderPlacementService {
   ): Promise<{ order: OrderRow; replayed: boolean }> {
     const merged = mergeLines(input.items)
     const note = input.note ?? null
-    const requestHash = createHash('sha256')
-      .update(
-        JSON.stringify({
-          items: [...merged.values()]
-            .map(({ product_id: p, qty }) => [p, qty])
-            .sort((a, b) => a[0] - b[0]),
-          note,
-        })
-      )
-      .digest('hex')
+    // Only a request with a key is compared with an earlier one.
+    const requestHash = idempotencyKey ? hashRequest(merged, note) : null
 
     if (idempotencyKey) {
-      const earlier = await this.findIdempotentOrder(principal, idempotencyKey, requestHash)
+      const earlier = await this.findIdempotentOrder(principal, idempotencyKey, requestHash!)
       if (earlier) return { order: earlier, replayed: true }
     }
 
@@ -85,7 +77,7 @@ export class OrderPlacementService {
     } catch (error) {
       const pg = error as { code?: string; table?: string }
       if (idempotencyKey && pg.code === '23505' && pg.table === 'idempotency_keys') {
-        const earlier = await this.findIdempotentOrder(principal, idempotencyKey, requestHash)
+        const earlier = await this.findIdempotentOrder(principal, idempotencyKey, requestHash!)
         if (earlier) return { order: earlier, replayed: true }
       }
       throw error
@@ -192,6 +184,23 @@ const PLACE_SQL = `
     ) as notify,
     ${orderColumns('items i')}
   from verdict v left join new_order o on true`
+
+/**
+ * What an idempotent request is compared by: its merged lines (by product)
+ * and its note, hashed.
+ */
+function hashRequest(merged: ReturnType<typeof mergeLines>, note: string | null): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        items: [...merged.values()]
+          .map(({ product_id: p, qty }) => [p, qty])
+          .sort((a, b) => a[0] - b[0]),
+        note,
+      })
+    )
+    .digest('hex')
+}
 
 /**
  * The merged lines in the order of their first appearance, as PLACE_SQL
