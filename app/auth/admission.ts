@@ -1,5 +1,5 @@
 import { errors as authErrors } from '@adonisjs/auth'
-import type { EntryFragment, TenantEntry } from '#tenancy/context'
+import { withTenant, type EntryFragment, type TenantEntry } from '#tenancy/context'
 import { UUID } from '#auth/jwt'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 import { TenantSuspendedException } from '#exceptions/tenancy'
@@ -68,3 +68,15 @@ export function admit(principal: AuthPrincipal, entry: TenantEntry<AdmittedUser 
   principal.role = user.role
 }
 
+/**
+ * Runs `fn` in a transaction of the principal's tenant, admitted first: what
+ * the tenant middleware does, for a route that opens its tenant transaction
+ * itself (the one-round-trip product list, when its fast path does not
+ * apply). Committed when `fn` resolves, rolled back when it throws.
+ */
+export function withAdmittedTenant<T>(principal: AuthPrincipal, fn: () => Promise<T>): Promise<T> {
+  return withTenant(principal.tenantId, fn, {
+    admission: sessionAdmission(principal),
+    check: (entry) => admit(principal, entry),
+  })
+}
