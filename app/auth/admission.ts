@@ -1,5 +1,5 @@
 import { errors as authErrors } from '@adonisjs/auth'
-import type { EntryFragment, TenantEntry } from '#tenancy/context'
+import { withTenant, type EntryFragment, type TenantEntry } from '#tenancy/context'
 import { UUID } from '#auth/jwt'
 import type { AuthPrincipal } from '#auth/jwt_guard'
 import { TenantSuspendedException } from '#exceptions/tenancy'
@@ -17,9 +17,12 @@ export interface AdmittedUser {
 }
 
 /**
- * The admission statement. It runs after the tenant is entered, so
- * row-level security already hides other tenants' users and sessions; the
- * tenant id is stated too. Built from validated integers and a UUID only
+ * The admission statement: `tenancy.admission` (migration 0007), one
+ * SECURITY DEFINER function of the platform schema that reads the user and
+ * the login session of the sealed tenant only (nulls outside an entered
+ * transaction), instead of a join of two tables under row-level security
+ * (two seal checks and two policies planned per request). It runs after
+ * the tenant is entered. Built from validated integers and a UUID only
  * (the entry takes no bind parameters).
  */
 export function sessionAdmission(principal: AuthPrincipal): EntryFragment<AdmittedUser | null> {
@@ -33,17 +36,14 @@ export function sessionAdmission(principal: AuthPrincipal): EntryFragment<Admitt
     throw new TypeError('Invalid principal')
   }
   return {
-    sql: `select u.id as user_id, u.role, u.is_active,
-        (s.id is null or s.revoked_at is not null) as session_revoked
-      from public.users u
-      left join public.auth_sessions s on s.id = '${principal.sessionId}' and s.user_id = u.id
-      where u.id = ${principal.id} and u.tenant_id = ${principal.tenantId}`,
+    sql: `select user_role, user_active, session_revoked
+      from tenancy.admission(${principal.id}, '${principal.sessionId}')`,
     read: (row) =>
-      row
+      row?.user_role
         ? {
-            id: row.user_id,
-            role: row.role,
-            isActive: row.is_active,
+            id: principal.id,
+            role: row.user_role,
+            isActive: row.user_active,
             sessionRevoked: row.session_revoked,
           }
         : null,
@@ -66,4 +66,17 @@ export function admit(principal: AuthPrincipal, entry: TenantEntry<AdmittedUser 
     throw new TenantSuspendedException()
   }
   principal.role = user.role
+}
+
+/**
+ * Runs `fn` in a transaction of the principal's tenant, admitted first: what
+ * the tenant middleware does, for a route that opens its tenant transaction
+ * itself (the one-round-trip product list, when its fast path does not
+ * apply). Committed when `fn` resolves, rolled back when it throws.
+ */
+export function withAdmittedTenant<T>(principal: AuthPrincipal, fn: () => Promise<T>): Promise<T> {
+  return withTenant(principal.tenantId, fn, {
+    admission: sessionAdmission(principal),
+    check: (entry) => admit(principal, entry),
+  })
 }

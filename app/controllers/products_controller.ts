@@ -1,6 +1,7 @@
 import { inject } from '@adonisjs/core'
 import type { HttpContext } from '@adonisjs/core/http'
 import ProductPolicy from '#policies/product_policy'
+import { withAdmittedTenant } from '#auth/admission'
 import { ProductService } from '#services/product_service'
 import ProductTransformer from '#transformers/product_transformer'
 import {
@@ -18,9 +19,21 @@ import {
 export default class ProductsController {
   constructor(private products: ProductService) {}
 
+  /**
+   * The list route has no tenant middleware: its transaction is one round
+   * trip (ProductService.listForRequest). The admission still comes first:
+   * a query string that fails validation is answered only once the caller
+   * is admitted (401/403 before 422, as behind the tenant middleware).
+   */
   async index({ request, auth, serialize }: HttpContext) {
-    const filters = await request.validateUsing(productListValidator, { data: request.qs() })
-    const page = await this.products.list(filters, auth.getUserOrFail())
+    const principal = auth.getUserOrFail()
+    const filters = await request
+      .validateUsing(productListValidator, { data: request.qs() })
+      .catch(async (error) => {
+        await withAdmittedTenant(principal, async () => {})
+        throw error
+      })
+    const page = await this.products.listForRequest(filters, principal)
     return serialize({ data: ProductTransformer.transform(page.data), meta: page.meta })
   }
 

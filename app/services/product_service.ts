@@ -1,15 +1,27 @@
 import { inject } from '@adonisjs/core'
 import AppException from '#exceptions/app_exception'
 import type { AuthPrincipal } from '#auth/jwt_guard'
-import { currentTenant, tenantQuery } from '#tenancy/context'
-import { paginate, type PageRequest } from '#services/pagination'
+import { admit, sessionAdmission, withAdmittedTenant } from '#auth/admission'
+import { admittedReadInOneRoundTrip, currentTenant, tenantQuery } from '#tenancy/context'
+import {
+  literalPage,
+  literalPageSql,
+  paginate,
+  type Page,
+  type PageRequest,
+} from '#services/pagination'
 import { moveStock, recordInitialStock } from '#services/stock_ledger'
 import { UserService } from '#services/user_service'
 import { PRODUCT_COLUMNS, type ProductRow } from '#models/product'
 import { STOCK_MOVEMENT_COLUMNS, type StockMovementRow } from '#models/stock_movement'
 import ProductTransformer from '#transformers/product_transformer'
 import { recordWebhookEvent } from '#webhooks/record_event'
-import type { ProductInput, ProductListQuery, ProductPatch } from '#validators/product'
+import {
+  PRODUCT_ORDERINGS,
+  type ProductInput,
+  type ProductListQuery,
+  type ProductPatch,
+} from '#validators/product'
 
 /**
  * `?search=` is matched as a literal substring: LIKE's wildcards and its
@@ -26,6 +38,8 @@ export function likePattern(search: string) {
 const SEARCH_SQL = `(lower(name) like lower(?) escape '\\' or lower(sku) like lower(?) escape '\\')`
 
 type Visibility = Pick<AuthPrincipal, 'role'>
+
+const UNENTERED = new Set(['42P01', '42501'])
 
 /**
  * Products of the current tenant. Every query goes through the tenant
@@ -59,6 +73,70 @@ export class ProductService {
     if (column !== 'id') query.orderBy('id', direction)
 
     return paginate<ProductRow>(query, pageOf(filters))
+  }
+
+  /**
+   * `list` for a request that has no tenant transaction yet (the list
+   * route, start/routes/catalog.ts): in one round trip when it can, the
+   * entry, the admission of `principal` and the page in one message
+   * (admittedReadInOneRoundTrip), else in a tenant transaction as the
+   * tenant middleware opens it. Answers what `list` would inside the
+   * middleware's transaction: 401 or 403 from the admission (`admit`)
+   * before anything else, customers see active products only (by the
+   * role the database holds now, not the token's).
+   */
+  async listForRequest(
+    filters: ProductListQuery,
+    principal: AuthPrincipal
+  ): Promise<Page<ProductRow>> {
+    const page = await this.listInOneRoundTrip(filters, principal)
+    return page ?? withAdmittedTenant(principal, () => this.list(filters, principal))
+  }
+
+  /**
+   * The one-round-trip page, or null when it does not apply: a search
+   * (the pattern is a bind parameter of `list`), a page past the end (its
+   * total needs a count of its own) or a role that changed between
+   * customer and staff since the token was issued (the page was built for
+   * the token's role). The page statement is built from validated values
+   * only: a boolean, an ordering column of PRODUCT_ORDERINGS, integers.
+   */
+  private async listInOneRoundTrip(
+    filters: ProductListQuery,
+    principal: AuthPrincipal
+  ): Promise<Page<ProductRow> | null> {
+    if (filters.search !== undefined) return null
+    const customer = principal.role === 'customer'
+    const isActive = customer ? true : filters.is_active
+    const ordering = filters.ordering ?? 'id'
+    const descending = ordering.startsWith('-')
+    const column = descending ? ordering.slice(1) : ordering
+    if (column !== 'id' && !(PRODUCT_ORDERINGS as readonly string[]).includes(column)) return null
+    const direction = descending ? 'desc' : 'asc'
+    const order = [{ column, direction } as const]
+    if (column !== 'id') order.push({ column: 'id', direction })
+    const where = isActive === undefined ? null : isActive ? 'is_active' : 'not is_active'
+    const request = pageOf(filters)
+    const sql = literalPageSql(
+      { table: 'products', columns: PRODUCT_COLUMNS, where, order },
+      request
+    )
+
+    let rows: Record<string, any>[]
+    try {
+      ;[rows] = await admittedReadInOneRoundTrip(principal.tenantId, [sql], {
+        admission: sessionAdmission(principal),
+        check: (entry) => admit(principal, entry),
+      })
+    } catch (error) {
+      // The message failed before the admission was seen: a tenant that is
+      // gone (no schema: 42P01; a schema whose guard matches no entered
+      // tenant: 42501). The regular transaction answers it (401).
+      if (UNENTERED.has((error as { code?: string }).code ?? '')) return null
+      throw error
+    }
+    if ((principal.role === 'customer') !== customer) return null
+    return literalPage(rows as ProductRow[], request)
   }
 
   /**

@@ -210,3 +210,55 @@ export async function inTenantOneRoundTrip(
   if (status !== 'active' && status !== 'suspended') throw new TenantNotFoundException(tenantId)
   return results
 }
+
+export interface AdmittedRoundTripOptions<A> {
+  /** The admission fragment, run right after the entry (as in `withTenant`). */
+  admission: EntryFragment<A>
+  /** Sees the entry (null for an unknown tenant) before any result is used; may throw. */
+  check: (entry: TenantEntry<A> | null) => void
+}
+
+/**
+ * A read of one round trip for a request: `BEGIN; <entry>; <admission>;
+ * <statements>; COMMIT` in one simple-protocol message, the whole
+ * transaction of `withTenant` (entry, admission fragment, `check`) with
+ * the request's reads riding in the same message instead of costing two
+ * more round trips (the read, COMMIT).
+ *
+ * `statements` run before the application has seen the admission, so they
+ * must be reads: if `check` refuses (revoked session, deactivated user,
+ * suspended or unknown tenant) their rows are dropped unseen, and they
+ * changed nothing. They run inside the entered transaction (the guard and
+ * row-level security limit them to the tenant, the entry's statement and
+ * lock timeouts apply) and take no bind parameters: their author builds
+ * them from validated values only. An unknown tenant fails `check` (a null
+ * entry) or, if `check` lets it through, as in `withTenant`; when a
+ * statement fails PostgreSQL skips the rest, COMMIT included, and the
+ * transaction is rolled back (runInOneRoundTrip), so the caller sees the
+ * database error and no entry.
+ */
+export async function admittedReadInOneRoundTrip<A>(
+  tenantId: number,
+  statements: string[],
+  options: AdmittedRoundTripOptions<A>
+): Promise<Record<string, any>[][]> {
+  const lease = await runtimePool.acquire(tenantId)
+  let results: Record<string, any>[][]
+  try {
+    results = await runInOneRoundTrip(
+      [enterSql(tenantId, transactionLimits.request), options.admission.sql, ...statements],
+      lease.connection
+    )
+  } finally {
+    lease.release()
+  }
+  const [entered, admitted, ...reads] = results
+  const status = entered[0]?.status
+  const entry: TenantEntry<A> | null =
+    status === 'active' || status === 'suspended'
+      ? { status, admission: options.admission.read(admitted[0]) }
+      : null
+  options.check(entry)
+  if (!entry) throw new TenantNotFoundException(tenantId)
+  return reads
+}

@@ -42,6 +42,8 @@ export async function ensureRuntimeRole(
     `grant usage on all sequences in schema public to ${role}`,
     // tenancy.guard: the tenant-bound policies of schemas not yet re-secured (migration 0006).
     `grant execute on function tenancy.enter(bigint), tenancy.current_tenant(), tenancy.guard(bigint), tenancy.schema_guard(regnamespace) to ${role}`,
+    // The request admission (migration 0007, app/auth/admission.ts).
+    `grant execute on function tenancy.admission(bigint, uuid) to ${role}`,
   ]
   for (const sql of statements) await client.rawQuery(sql)
 

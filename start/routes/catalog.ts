@@ -9,9 +9,20 @@ import { middleware } from '#start/kernel'
 const ProductsController = () => import('#controllers/products_controller')
 const StockMovementsController = () => import('#controllers/stock_movements_controller')
 
+/**
+ * The product list opens its tenant transaction itself, in one round trip
+ * (entry, admission and page in one message: ProductService.listForRequest),
+ * so it has `auth` but not `tenant`.
+ */
 router
   .group(() => {
     router.get('/products', [ProductsController, 'index'])
+  })
+  .prefix('/api')
+  .use([middleware.auth()])
+
+router
+  .group(() => {
     router.post('/products', [ProductsController, 'store'])
     router.get('/products/:id', [ProductsController, 'show'])
     router.put('/products/:id', [ProductsController, 'update'])

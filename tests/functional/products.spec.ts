@@ -3,6 +3,8 @@ import { withTenant } from '#tenancy/context'
 import { givenTenant, givenUser, type GivenTenant, type GivenUser } from '#tests/support/fixtures'
 import { givenProduct, ledgerOf } from '#tests/support/catalog'
 import { assertErrorShape } from '#tests/support/assertions'
+import platform from '#tests/support/platform_db'
+import { setTenantStatus } from '#tests/support/auth'
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
 const PRODUCT_KEYS = [
@@ -855,5 +857,108 @@ test.group('Products: listing', (group) => {
       response.assertStatus(422)
       assertFieldErrors(assert, response.body(), [...fields])
     }
+  })
+})
+
+/**
+ * The list route opens its own tenant transaction, in one round trip
+ * (entry, admission and page in one message: ProductService.listForRequest),
+ * instead of going through the tenant middleware. It must refuse and
+ * filter exactly as the middleware's transaction does.
+ */
+test.group('Products: the list admits its caller itself', (group) => {
+  let tenant: GivenTenant
+  let inactiveId: number
+  group.setup(async () => {
+    tenant = await givenTenant()
+    await givenProduct(tenant, { is_active: true })
+    const inactive = await givenProduct(tenant, { is_active: false })
+    inactiveId = inactive.id
+  })
+
+  const list = (client: any, user: GivenUser, query = '') =>
+    client.get(`/api/products/${query}`).bearerToken(user.token)
+
+  test('a revoked login session, a deactivated or a deleted user: 401', async ({
+    client,
+    assert,
+  }) => {
+    const revoked = await givenUser(tenant, 'staff')
+    await platform
+      .from('public.auth_sessions')
+      .where('id', revoked.sessionId)
+      .update({
+        revoked_at: platform.raw('now()'),
+      })
+    const inactive = await givenUser(tenant, 'staff')
+    await platform.from('public.users').where('id', inactive.id).update({ is_active: false })
+    const deleted = await givenUser(tenant, 'staff')
+    await platform.from('public.users').where('id', deleted.id).delete()
+    for (const user of [revoked, inactive, deleted]) {
+      for (const query of ['', '?search=Product', '?page=9']) {
+        const response = await list(client, user, query)
+        response.assertStatus(401)
+        assertErrorShape(assert, response.body(), 'E_UNAUTHORIZED_ACCESS')
+      }
+    }
+  })
+
+  test('a suspended tenant: 403 E_TENANT_SUSPENDED', async ({ client, assert }) => {
+    const suspended = await givenTenant()
+    await setTenantStatus(suspended.id, 'suspended')
+    const response = await list(client, suspended.owner)
+    response.assertStatus(403)
+    assert.equal(response.body().errors[0].code, 'E_TENANT_SUSPENDED')
+    await setTenantStatus(suspended.id, 'active')
+    await list(client, suspended.owner).then((answer: any) => answer.assertStatus(200))
+  })
+
+  test('a tenant that no longer exists: 401', async ({ client, assert }) => {
+    const gone = await givenTenant()
+    await platform.rawQuery(`drop schema "${gone.schemaName}" cascade`)
+    await platform.rawQuery('delete from public.tenants where id = ?', [gone.id])
+    const response = await list(client, gone.owner)
+    response.assertStatus(401)
+    assertErrorShape(assert, response.body(), 'E_UNAUTHORIZED_ACCESS')
+  })
+
+  test('admission comes before validation: 401 or 403, not 422', async ({ client, assert }) => {
+    const revoked = await givenUser(tenant, 'staff')
+    await platform
+      .from('public.auth_sessions')
+      .where('id', revoked.sessionId)
+      .update({
+        revoked_at: platform.raw('now()'),
+      })
+    await list(client, revoked, '?per_page=0').then((answer: any) => answer.assertStatus(401))
+    const suspended = await givenTenant()
+    await setTenantStatus(suspended.id, 'suspended')
+    const refused = await list(client, suspended.owner, '?ordering=nope')
+    refused.assertStatus(403)
+    assert.equal(refused.body().errors[0].code, 'E_TENANT_SUSPENDED')
+    await list(client, tenant.owner, '?per_page=0').then((answer: any) => answer.assertStatus(422))
+  })
+
+  test('visibility follows the role the database holds now, not the token', async ({
+    client,
+    assert,
+  }) => {
+    const ids = (response: any) => response.body().data.map((product: any) => product.id)
+    // A staff member demoted to customer after the token was issued
+    const demoted = await givenUser(tenant, 'staff')
+    await platform.from('public.users').where('id', demoted.id).update({ role: 'customer' })
+    for (const query of ['', '?is_active=false', '?ordering=-name']) {
+      const response = await list(client, demoted, query)
+      response.assertStatus(200)
+      assert.notInclude(ids(response), inactiveId, query)
+      assert.equal(response.body().meta.total, 1, query)
+    }
+    // A customer promoted to staff
+    const promoted = await givenUser(tenant, 'customer')
+    await platform.from('public.users').where('id', promoted.id).update({ role: 'staff' })
+    const all = await list(client, promoted, '?is_active=false')
+    all.assertStatus(200)
+    assert.deepEqual(ids(all), [inactiveId])
+    assert.equal(all.body().meta.total, 1)
   })
 })

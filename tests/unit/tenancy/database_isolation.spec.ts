@@ -174,6 +174,38 @@ test.group('Database-enforced isolation: hostile SQL inside a tenant transaction
     assert.equal(rows[0].n, 1)
   })
 
+  test('the admission function answers for the entered tenant only (migration 0007)', async ({
+    assert,
+  }) => {
+    const admission = (user: GivenTenant['owner']) =>
+      `select user_role, user_active, session_revoked
+       from tenancy.admission(${user.id}, '${user.sessionId}')`
+    const none = { user_role: null, user_active: null, session_revoked: null }
+    const seen = await insideA(async (trx) => {
+      const own = await trx.rawQuery(admission(a.owner))
+      const other = await trx.rawQuery(admission(b.owner))
+      const mixed = await trx.rawQuery(
+        `select session_revoked from tenancy.admission(${a.owner.id}, '${b.owner.sessionId}')`
+      )
+      return [own.rows[0], other.rows[0], mixed.rows[0]]
+    })
+    assert.deepEqual(seen, [
+      { user_role: 'owner', user_active: true, session_revoked: false },
+      none,
+      // B's session is not one of A's users' sessions: as if revoked
+      { session_revoked: true },
+    ])
+    // Outside an entered transaction (no seal), and with a forged tenant setting
+    const { rows } = await db.rawQuery(admission(a.owner))
+    assert.deepEqual(rows[0], none)
+    const forged = await db.transaction(async (trx) => {
+      await trx.rawQuery(`select set_config('tenancy.tenant_id', '${a.id}', true)`)
+      const result = await trx.rawQuery(admission(a.owner))
+      return result.rows[0]
+    })
+    assert.deepEqual(forged, none)
+  })
+
   test("another tenant's users cannot be changed or a user moved to it", async ({ assert }) => {
     const changed = await insideA(async (trx) => {
       const update = await trx.rawQuery(
