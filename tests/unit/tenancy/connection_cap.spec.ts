@@ -3,7 +3,7 @@ import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
 import type { PostgreConfig } from '@adonisjs/lucid/types/database'
 import { maxTenantsPerConnection, runtimeSlices, transactionLimits } from '#config/database'
-import { acceptsMoreTenants, tenantsServed } from '#tenancy/connection_cap'
+import { acceptsMoreTenants, retiredConnections, tenantsServed } from '#tenancy/connection_cap'
 import { enterSql, inTenantOneRoundTrip, withTenant } from '#tenancy/context'
 import { beginWithEntry, runInOneRoundTrip } from '#tenancy/tenant_transaction'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
@@ -172,7 +172,9 @@ test.group('Connection tenant cap', (group) => {
       assert.equal(third.path, `"${c.schemaName}", public`)
 
       // at its cap: the next transaction, for any tenant, runs on a new backend
+      const retired = retiredConnections()
       const next = await transaction(name, a)
+      assert.equal(retiredConnections(), retired + 1)
       assert.notEqual(next.pid, first.pid)
       assert.equal(next.path, `"${a.schemaName}", public`)
       assert.isTrue(await backendEnds(first.pid))
