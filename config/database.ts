@@ -1,6 +1,7 @@
 import pg from 'pg'
 import env from '#start/env'
 import { defineConfig } from '@adonisjs/lucid'
+import { acceptsMoreTenants } from '#tenancy/connection_cap'
 
 /**
  * Ids are BIGINT in the database and integers in the API. Every id stays far
@@ -119,13 +120,31 @@ export const runtimeSlices: RuntimeSlice[] = Array.from({ length: sliceCount }, 
 }))
 
 /**
+ * A pooled connection of the runtime pool is retired (its backend exits,
+ * a new one replaces it) once it has served this many distinct tenants:
+ * PostgreSQL caches ~50 KiB of catalog entries per tenant schema in each
+ * backend, so this bounds a backend to about 4 MiB + 100 × 50 KiB ≈ 9 MiB
+ * whatever the tenant count, at the cost of one reconnect per 100 distinct
+ * tenants a connection serves (app/tenancy/connection_cap.ts,
+ * docs/design/pool_slices.md). 0 turns it off. Through PgBouncer in
+ * transaction mode it retires client connections to PgBouncer only
+ * (cheap, harmless, and no help: PgBouncer's server_lifetime bounds the
+ * backends there).
+ */
+export const maxTenantsPerConnection = Math.max(
+  0,
+  Math.floor(env.get('DB_CONNECTION_MAX_TENANTS', 100))
+)
+
+/**
  * The runtime pool serves every tenant: the tenant is chosen per
  * transaction (see app/tenancy/context.ts), never per connection; the
  * slice only decides which backends serve it.
  *
- * A pooled connection is recycled after a bounded, jittered lifetime:
- * PostgreSQL caches catalog entries per backend, and a backend that has
- * visited thousands of schemas would otherwise grow without bound.
+ * A pooled connection is recycled after a bounded, jittered lifetime, and
+ * after `maxTenantsPerConnection` distinct tenants: PostgreSQL caches
+ * catalog entries per backend, and a backend that has visited thousands
+ * of schemas would otherwise grow without bound.
  */
 function runtimeConnection(max: number) {
   return {
@@ -143,6 +162,8 @@ function runtimeConnection(max: number) {
       idleTimeoutMillis: 30_000,
       acquireTimeoutMillis: acquireTimeoutMs,
       ...recycling,
+      // run by the pool on every acquire of a free connection
+      validate: acceptsMoreTenants(maxTenantsPerConnection),
     },
     /**
      * Platform models are written by hand and tenant data is read as plain

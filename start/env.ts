@@ -118,6 +118,8 @@ const env = await Env.create(APP_ROOT, {
   // Tenant-affine slices of the runtime pool (docs/design/pool_slices.md)
   DB_POOL_SLICES: Env.schema.number.optional(),
   DB_CONNECTION_LIFETIME_MS: Env.schema.number.optional(),
+  // Distinct tenants a runtime pool connection serves before it is retired (0 = no cap)
+  DB_CONNECTION_MAX_TENANTS: Env.schema.number.optional(),
   /*
   | Direct PostgreSQL address for migrations when DB_HOST/DB_PORT is a
   | PgBouncer in transaction mode (default: DB_HOST/DB_PORT)

@@ -81,6 +81,17 @@ export function registerPoolMetrics(registry: Registry) {
       counted = borrowed
     },
   })
+  let retiredCounted = 0
+  new Counter({
+    name: 'db_pool_retired_connections_total',
+    help: 'Connections of the shared pool retired after serving DB_CONNECTION_MAX_TENANTS distinct tenants',
+    registers: [registry],
+    collect() {
+      const retired = runtimePoolUsage().retired
+      this.inc(retired - retiredCounted)
+      retiredCounted = retired
+    },
+  })
 }
 
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]

@@ -152,7 +152,7 @@ async function inTenantTransaction<T, A>(
   fn: (trx: TransactionClientContract) => Promise<T>,
   options: WithTenantOptions<T, A>
 ): Promise<T> {
-  const { trx, results } = await beginWithEntry(statements, connection)
+  const { trx, results } = await beginWithEntry(statements, connection, tenantId)
   try {
     const row = results[0][0]
     const entry: TenantEntry<A> | null =
@@ -201,7 +201,8 @@ export async function inTenantOneRoundTrip(
   try {
     ;[entry, ...results] = await runInOneRoundTrip(
       [enterSql(tenantId, chosen), ...statements],
-      lease.connection
+      lease.connection,
+      tenantId
     )
   } finally {
     lease.release()

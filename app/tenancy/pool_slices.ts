@@ -1,5 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import { acquireTimeoutMs, runtimeSlices, type RuntimeSlice } from '#config/database'
+import { retiredConnections } from '#tenancy/connection_cap'
 
 /**
  * Tenant-affine slices of the runtime pool (docs/design/pool_slices.md).
@@ -202,7 +203,9 @@ export const runtimePool = new SliceScheduler(runtimeSlices)
 /**
  * Connections of the runtime pool's slices added up (knex's tarn pools)
  * and the transactions waiting for one, in the scheduler's queues or in a
- * pool's own (queries outside a tenant transaction, e.g. the health check).
+ * pool's own (queries outside a tenant transaction, e.g. the health check),
+ * the transactions run off their home slice and the connections retired at
+ * their tenant cap (app/tenancy/connection_cap.ts) since the start.
  */
 export function runtimePoolUsage() {
   let inUse = 0
@@ -214,5 +217,11 @@ export function runtimePoolUsage() {
     idle += pool?.numFree() ?? 0
     waiting += slice.waiting + (pool?.numPendingAcquires() ?? 0)
   }
-  return { inUse, idle, waiting, borrowed: runtimePool.borrowedTotal }
+  return {
+    inUse,
+    idle,
+    waiting,
+    borrowed: runtimePool.borrowedTotal,
+    retired: retiredConnections(),
+  }
 }

@@ -1,5 +1,6 @@
 import db from '@adonisjs/lucid/services/db'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import { servedTenant } from '#tenancy/connection_cap'
 
 /**
  * Opens a transaction on the shared pool whose first round trip is
@@ -22,6 +23,8 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
  */
 interface EntryHolder {
   statements: string[]
+  /** noted on the connection (app/tenancy/connection_cap.ts) */
+  tenantId?: number
   results?: Record<string, any>[][]
 }
 
@@ -57,6 +60,7 @@ function install(connectionName?: string) {
           const sql = ['begin', ...entry.statements].join(';\n')
           const result = await this.trxClient.query(connection, sql)
           entry.results = result.response.slice(1).map((response) => response.rows)
+          if (entry.tenantId !== undefined) servedTenant(connection, entry.tenantId)
           return result
         } catch (error) {
           // The transaction may be open and aborted on this connection:
@@ -74,14 +78,16 @@ function install(connectionName?: string) {
 /**
  * Begins a transaction with `statements` (no parameters) run in the same
  * round trip as BEGIN, and returns the rows of each. On the default
- * connection, or on `connection` (a slice of the runtime pool).
+ * connection, or on `connection` (a slice of the runtime pool); `tenantId`
+ * is counted against the connection's tenant cap.
  */
 export async function beginWithEntry(
   statements: string[],
-  connection?: string
+  connection?: string,
+  tenantId?: number
 ): Promise<{ trx: TransactionClientContract; results: Record<string, any>[][] }> {
   install(connection)
-  const entry: EntryHolder = { statements }
+  const entry: EntryHolder = { statements, tenantId }
   // Lucid's query client forwards its second argument to knex as options
   const client = db.connection(connection)
   const begin = client.transaction as unknown as (
@@ -105,11 +111,13 @@ interface PooledConnection {
  * the rows of each statement. When a statement fails, PostgreSQL skips the
  * rest of the message, COMMIT included: the transaction is rolled back
  * before the connection goes back to the pool (or the connection is
- * disposed if even that fails).
+ * disposed if even that fails). `tenantId` is counted against the
+ * connection's tenant cap.
  */
 export async function runInOneRoundTrip(
   statements: string[],
-  connectionName?: string
+  connectionName?: string,
+  tenantId?: number
 ): Promise<Record<string, any>[][]> {
   const client = (
     db.connection(connectionName).getWriteClient() as unknown as {
@@ -120,6 +128,7 @@ export async function runInOneRoundTrip(
     }
   ).client
   const connection = await client.acquireConnection()
+  if (tenantId !== undefined) servedTenant(connection, tenantId)
   try {
     const answer = await connection.query(['begin', ...statements, 'commit'].join(';\n'))
     const results = Array.isArray(answer) ? answer : [answer]

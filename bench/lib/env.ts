@@ -39,6 +39,7 @@ const KEYS = [
   'DB_DATABASE',
   'DB_CONNECTION_LIFETIME_MS',
   'DB_POOL_SLICES',
+  'DB_CONNECTION_MAX_TENANTS',
   'REDIS_HOST',
   'REDIS_PORT',
   'REDIS_PASSWORD',
@@ -128,6 +129,10 @@ export function benchEnv(): BenchEnv {
     DB_CONNECTION_LIFETIME_MS: base.DB_CONNECTION_LIFETIME_MS ?? '300000',
     // e.g. DB_POOL_SLICES=1 to measure the runtime pool without its tenant-affine slices
     ...(base.DB_POOL_SLICES && { DB_POOL_SLICES: base.DB_POOL_SLICES }),
+    // e.g. DB_CONNECTION_MAX_TENANTS=0 to measure the pool without its per-connection tenant cap
+    ...(base.DB_CONNECTION_MAX_TENANTS && {
+      DB_CONNECTION_MAX_TENANTS: base.DB_CONNECTION_MAX_TENANTS,
+    }),
     REDIS_HOST: base.REDIS_HOST,
     REDIS_PORT: base.REDIS_PORT,
     REDIS_PASSWORD: base.REDIS_PASSWORD ?? '',

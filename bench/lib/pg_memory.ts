@@ -31,11 +31,14 @@ export async function backendMemory(
       const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8')
       const match = /^Anonymous:\s+(\d+) kB/m.exec(text)
       if (match) sizes.push(Number(match[1]) / 1024)
-    } catch {
+    } catch (error) {
+      // a backend that exited since the query (a connection the pool just
+      // retired) has nothing left to count; anything else: not readable
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
       return null
     }
   }
-  if (rows.length === 0) return { backends: 0, totalMiB: 0, maxMiB: 0 }
+  if (sizes.length === 0) return { backends: 0, totalMiB: 0, maxMiB: 0 }
   return {
     backends: sizes.length,
     totalMiB: sizes.reduce((sum, size) => sum + size, 0),

@@ -39,6 +39,7 @@ test.group('Metrics of the API', () => {
       'db_pool_connections',
       'db_pool_waiting_requests',
       'db_pool_borrowed_transactions_total',
+      'db_pool_retired_connections_total',
       'process_cpu_user_seconds_total',
     ]) {
       assert.isTrue(names.has(name), `${name} is missing`)

@@ -81,6 +81,10 @@ test.group('PgBouncer in transaction mode, one server connection', (group) => {
       DB_HOST: '127.0.0.1',
       DB_PORT: String(bouncer.port),
       DB_POOL_MAX: '6',
+      // each client connection is retired once it has served both tenants:
+      // retiring a client connection must leave PgBouncer's one server
+      // connection as it is (checked at the end)
+      DB_CONNECTION_MAX_TENANTS: '2',
     })
     probeClient = new pg.Client({
       host: '127.0.0.1',
