@@ -248,7 +248,8 @@ export async function admittedReadInOneRoundTrip<A>(
   try {
     results = await runInOneRoundTrip(
       [enterSql(tenantId, transactionLimits.request), options.admission.sql, ...statements],
-      lease.connection
+      lease.connection,
+      tenantId
     )
   } finally {
     lease.release()

@@ -4,7 +4,12 @@ import db from '@adonisjs/lucid/services/db'
 import type { PostgreConfig } from '@adonisjs/lucid/types/database'
 import { maxTenantsPerConnection, runtimeSlices, transactionLimits } from '#config/database'
 import { acceptsMoreTenants, retiredConnections, tenantsServed } from '#tenancy/connection_cap'
-import { enterSql, inTenantOneRoundTrip, withTenant } from '#tenancy/context'
+import {
+  admittedReadInOneRoundTrip,
+  enterSql,
+  inTenantOneRoundTrip,
+  withTenant,
+} from '#tenancy/context'
 import { beginWithEntry, runInOneRoundTrip } from '#tenancy/tenant_transaction'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 
@@ -137,7 +142,7 @@ test.group('Connection tenant cap', (group) => {
     }
   })
 
-  test('withTenant and inTenantOneRoundTrip note their tenant on the connection they ran on', async ({
+  test('withTenant, inTenantOneRoundTrip and admittedReadInOneRoundTrip note their tenant on the connection they ran on', async ({
     assert,
   }) => {
     /** whether an idle connection of the runtime pool has served `tenant` */
@@ -147,7 +152,7 @@ test.group('Connection tenant cap', (group) => {
           tenantsServed(resource).has(tenant.id)
         )
       )
-    const [fresh, other] = [await givenTenant(), await givenTenant()]
+    const [fresh, other, listed] = [await givenTenant(), await givenTenant(), await givenTenant()]
     assert.isFalse(noted(fresh))
     await withTenant(fresh.id, async (trx) => trx.rawQuery('select 1'))
     assert.isTrue(noted(fresh))
@@ -155,6 +160,13 @@ test.group('Connection tenant cap', (group) => {
     assert.isFalse(noted(other))
     await inTenantOneRoundTrip(other.id, ['select 1'])
     assert.isTrue(noted(other))
+
+    assert.isFalse(noted(listed))
+    await admittedReadInOneRoundTrip(listed.id, ['select 1'], {
+      admission: { sql: 'select 1', read: () => null },
+      check: () => {},
+    })
+    assert.isTrue(noted(listed))
     for (const slice of runtimeSlices) assert.equal(tarnPool(slice.connection).numUsed(), 0)
   })
 
