@@ -4,7 +4,8 @@ import { test } from '@japa/runner'
 import db from '#tests/support/platform_db'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import { eventually, resetQueues } from '#tests/support/orders'
-import { deliveriesOf, startReceiver } from '#tests/support/webhooks'
+import { deliveriesOf, startReceiver, verifiedBy } from '#tests/support/webhooks'
+import { quoteIdent, tenantSchema } from '#tenancy/schema'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { registry } from '#jobs/main'
 import { QUEUES } from '#queue/jobs'
@@ -197,6 +198,50 @@ test.group('Webhooks / throughput', (group) => {
       await client.delete(`/api/webhooks/${endpoint.id}/`).bearerToken(tenant.owner.token)
     } finally {
       await receiver.close()
+    }
+  })
+
+  test("a burst of one tenant's deliveries shares its reads and outcomes: each delivered once, signed, its outbox row gone", async ({
+    client,
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const receivers = await Promise.all([1, 2].map(() => startReceiver(() => 204)))
+    try {
+      const endpoints: { id: number; secret: string }[] = []
+      for (const receiver of receivers) {
+        endpoints.push(await subscribe(client, tenant, receiver.url))
+      }
+      for (let count = 0; count < 10; count++) {
+        for (const endpoint of endpoints) await ping(client, tenant, endpoint.id)
+      }
+      // Started with the backlog there: the deliveries start together.
+      workers = startWorkers({ registry, concurrency: 1 })
+      await eventually(async () => {
+        const now = await deliveriesOf(tenant.id)
+        return now.every((delivery) => delivery.status === 'delivered')
+      })
+      const delivered = await deliveriesOf(tenant.id)
+      assert.lengthOf(delivered, 20)
+      for (const delivery of delivered) assert.equal(delivery.attempts, 1)
+      for (const [index, receiver] of receivers.entries()) {
+        const ids = receiver.requests.map((request) => String(request.headers['webhook-id']))
+        assert.sameMembers(
+          ids,
+          delivered
+            .filter((delivery) => delivery.endpoint_id === endpoints[index].id)
+            .map((delivery) => delivery.uid)
+        )
+        for (const request of receiver.requests) {
+          assert.isTrue(verifiedBy(endpoints[index].secret, request))
+        }
+      }
+      const { rows } = await db.rawQuery(
+        `select count(*)::int as n from ${quoteIdent(tenantSchema(tenant.id))}.outbox where job = 'deliver-webhook'`
+      )
+      assert.equal(rows[0].n, 0)
+    } finally {
+      await Promise.all(receivers.map((receiver) => receiver.close()))
     }
   })
 
