@@ -187,13 +187,15 @@ export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, tok
     throw new DelayedError()
   }
   let result: SendResult
+  let released: Promise<void>
   try {
     result = await attempt(target)
   } finally {
-    await releaseSlot(tenantId, target.endpoint_id, owner).catch(() => {})
+    // Free once the answer is in: released while the outcome is recorded.
+    released = releaseSlot(tenantId, target.endpoint_id, owner).catch(() => {})
   }
 
-  const retryIn = await recordOutcome(tenantId, target, result)
+  const [retryIn] = await Promise.all([recordOutcome(tenantId, target, result), released])
   if (result.ok) return 'delivered'
   if (retryIn === null) return 'failed'
   throw new DeliveryAttemptError(result.error ?? 'failed', retryIn)

@@ -77,11 +77,12 @@ export async function releaseSlot(tenantId: number, endpointId: number, owner: s
  * `waitMs`. Then it gives up and the caller delays the job as before.
  *
  * What a slow endpoint can take of the worker stays bounded: at most
- * `perEndpoint` waiters per endpoint and `perTenant` per tenant in this
- * process, and at most `maxWaiters` in all (a quarter of the webhook
- * concurrency), each for at most `waitMs`: the other endpoints and tenants
- * keep at least three quarters of the worker. The limits themselves are
- * still only ever checked and taken in Redis (acquireSlot).
+ * `perTenant` waiters per tenant in this process and `maxWaiters` in all
+ * (a quarter of the webhook concurrency), each for at most `waitMs`: the
+ * other endpoints and tenants keep at least three quarters of the worker.
+ * (A cap per endpoint as small as its slots sent most of a burst back to
+ * the queue anyway.) The limits themselves are still only ever checked
+ * and taken in Redis (acquireSlot).
  */
 export const FIRST_POLL_MS = 10
 export const MAX_POLL_MS = 80
@@ -93,8 +94,7 @@ interface Waiter {
 
 /** Sleeping waiters per tenant, oldest first. */
 const sleeping = new Map<number, Waiter[]>()
-/** Waiting deliveries (asleep or trying) per endpoint, per tenant, in all. */
-const waitingPerEndpoint = new Map<string, number>()
+/** Waiting deliveries (asleep or trying) per tenant, and in all. */
 const waitingPerTenant = new Map<number, number>()
 let waitingTotal = 0
 
@@ -131,11 +131,8 @@ function sleepUntilReleased(tenantId: number, endpointId: number, ms: number): P
   })
 }
 
-function countWaiting(tenantId: number, endpointKey: string, by: 1 | -1) {
+function countWaiting(tenantId: number, by: 1 | -1) {
   waitingTotal += by
-  const endpoint = (waitingPerEndpoint.get(endpointKey) ?? 0) + by
-  if (endpoint === 0) waitingPerEndpoint.delete(endpointKey)
-  else waitingPerEndpoint.set(endpointKey, endpoint)
   const tenant = (waitingPerTenant.get(tenantId) ?? 0) + by
   if (tenant === 0) waitingPerTenant.delete(tenantId)
   else waitingPerTenant.set(tenantId, tenant)
@@ -164,18 +161,16 @@ export async function claimSlot(
   }
 ): Promise<boolean> {
   if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
-  const endpointKey = `${tenantId}:${endpointId}`
   if (
     limits.waitMs <= 0 ||
     waitingTotal >= limits.maxWaiters ||
-    (waitingPerEndpoint.get(endpointKey) ?? 0) >= limits.perEndpoint ||
     (waitingPerTenant.get(tenantId) ?? 0) >= limits.perTenant
   ) {
     return false
   }
   const deadline = Date.now() + limits.waitMs
   let pollMs = FIRST_POLL_MS
-  countWaiting(tenantId, endpointKey, 1)
+  countWaiting(tenantId, 1)
   try {
     for (;;) {
       const remaining = deadline - Date.now()
@@ -185,6 +180,6 @@ export async function claimSlot(
       if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
     }
   } finally {
-    countWaiting(tenantId, endpointKey, -1)
+    countWaiting(tenantId, -1)
   }
 }

@@ -315,14 +315,14 @@ test.group('Webhooks / waiting for a slot', (group) => {
     await releaseSlot(tenantId, 1, 'here')
   })
 
-  test('waiters are bounded per endpoint and in all; past the bounds, or the wait, no slot', async ({
+  test('waiters are bounded per tenant and in all; past the bounds, or the wait, no slot', async ({
     assert,
   }) => {
     assert.isTrue(await acquireSlot(tenantId, 1, 'holder', limits))
     const first = claimSlot(tenantId, 1, 'w1', limits)
     await eventually(async () => waitingCount() === 1)
-    // One waiter per endpoint slot: the next one goes back to the queue at once.
-    assert.isFalse(await claimSlot(tenantId, 1, 'w2', limits))
+    // One waiter per tenant slot: the next one goes back to the queue at once.
+    assert.isFalse(await claimSlot(tenantId, 1, 'w2', { ...limits, perTenant: 1 }))
     // No waiting allowed in all: another endpoint's delivery does not wait either.
     assert.isTrue(await acquireSlot(tenantId, 2, 'holder2', limits))
     assert.isFalse(await claimSlot(tenantId, 2, 'w3', { ...limits, maxWaiters: 1 }))
