@@ -201,7 +201,7 @@ test.group('Webhooks / throughput', (group) => {
     }
   })
 
-  test("a burst of one tenant's deliveries shares its reads and outcomes: each delivered once, signed, its outbox row gone", async ({
+  test("a burst of one tenant's deliveries, read and recorded in shared transactions: each delivered once, signed, its outbox row gone", async ({
     client,
     assert,
   }) => {
