@@ -8,7 +8,6 @@ import { openSecret, signatureHeader } from '#webhooks/signature'
 import { checkUrl, RefusedUrlError } from '#webhooks/url_guard'
 import { send, type SendResult } from '#webhooks/http_sender'
 import { claimSlot, releaseSlot } from '#webhooks/slots'
-import { TenantBatcher } from '#webhooks/tenant_batcher'
 
 export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped'
 
@@ -72,10 +71,9 @@ function sqlId(value: number): string {
 }
 
 /**
- * The read of step 1, for a batch of one tenant's deliveries: each
- * delivery, its endpoint and its event.
+ * The read of step 1: the delivery, its endpoint and its event.
  */
-function readDeliveriesSql(deliveryIds: number[]): string {
+function readDeliverySql(deliveryId: number): string {
   return `select d.id, d.status, d.attempts, d.endpoint_id, e.url, e.is_active, e.secret_encrypted,
       e.previous_secret_encrypted,
       coalesce(e.previous_secret_expires_at > now(), false) as previous_valid,
@@ -84,60 +82,37 @@ function readDeliveriesSql(deliveryIds: number[]): string {
     from webhook_deliveries d
     join webhook_endpoints e on e.id = d.endpoint_id
     join webhook_events ev on ev.id = d.event_id
-    where d.id in (${deliveryIds.map(sqlId).join(', ')})`
+    where d.id = ${sqlId(deliveryId)}`
 }
 
 /**
- * Step 3 for 2xx answers of a batch of one tenant's deliveries (integers
- * only): each delivery `delivered`, its endpoint's failure count back to
- * 0, its outbox row gone, in one statement.
+ * Step 3 for a 2xx (integers only): the delivery `delivered`, the
+ * endpoint's failure count back to 0, the outbox row gone, in one
+ * statement.
  */
-function deliveredSql(outcomes: { id: number; statusCode: number }[]): string {
-  const values = outcomes
-    .map(({ id, statusCode }) => `(${sqlId(id)}::bigint, ${sqlId(statusCode)}::int)`)
-    .join(', ')
-  return `with outcome (id, status_code) as (values ${values}),
-    delivered as (
-      update webhook_deliveries d set status = 'delivered', attempts = d.attempts + 1,
-        last_status_code = o.status_code, last_error = null, delivered_at = now(),
+function deliveredSql(deliveryId: number, statusCode: number): string {
+  const id = sqlId(deliveryId)
+  return `with delivered as (
+      update webhook_deliveries set status = 'delivered', attempts = attempts + 1,
+        last_status_code = ${sqlId(statusCode)}, last_error = null, delivered_at = now(),
         next_attempt_at = null, updated_at = now()
-      from outcome o
-      where d.id = o.id and d.status = 'pending'
-      returning d.endpoint_id
+      where id = ${id} and status = 'pending'
+      returning endpoint_id
     ), endpoint as (
       update webhook_endpoints set consecutive_failures = 0
       where id in (select endpoint_id from delivered) and consecutive_failures <> 0
     ), done as (
-      ${outboxDoneManySql(JOB, 'select id from outcome')}
+      ${outboxDoneManySql(JOB, id)}
     )
     select count(*)::int as delivered from delivered`
 }
 
 /**
- * Steps 1 and 3 (for a 2xx) of the deliveries of one tenant running at the
- * same moment share their tenant transaction (app/webhooks/tenant_batcher.ts):
- * each is still one round trip, and a lone delivery waits for nothing.
- */
-const reads = new TenantBatcher<number, Target | null>(async (tenantId, ids) => {
-  const [rows] = await inTenantOneRoundTrip(tenantId, [readDeliveriesSql(ids)])
-  const byId = new Map((rows as Target[]).map((row) => [Number(row.id), row]))
-  return ids.map((id) => byId.get(id) ?? null)
-})
-
-const deliveries = new TenantBatcher<{ id: number; statusCode: number }, void>(
-  async (tenantId, outcomes) => {
-    await inTenantOneRoundTrip(tenantId, [deliveredSql(outcomes)])
-    return outcomes.map(() => undefined)
-  }
-)
-
-/**
  * Delivers one webhook (one event to one endpoint), at least once:
  * 1. a tenant transaction of one round trip (BEGIN with the tenant entry,
  *    the read, COMMIT in one message) reads the delivery, its endpoint and
- *    its event (shared with the reads of the tenant's other deliveries
- *    starting at the same moment). A delivery no longer pending, or whose
- *    endpoint is gone, is done; one whose endpoint is disabled is `failed` (a second, ordinary
+ *    its event. A delivery no longer pending, or whose endpoint is gone, is
+ *    done; one whose endpoint is disabled is `failed` (a second, ordinary
  *    transaction; rare);
  * 2. with a concurrency slot of the endpoint and of the tenant (waited for
  *    a moment in the process, else the job goes back to the queue for
@@ -145,8 +120,7 @@ const deliveries = new TenantBatcher<{ id: number; statusCode: number }, void>(
  *    again on its resolved address and the signed POST is sent (over a
  *    kept-alive connection to that checked address, see http_sender.ts);
  * 3. a second short transaction records the outcome in one statement:
- *    `delivered` (integers only: one round trip again, shared like the
- *    read); or a retry later
+ *    `delivered` (integers only: one round trip again); or a retry later
  *    (the job is retried by BullMQ with the delay stored in
  *    `next_attempt_at`); or, once the retry window (24 hours) has passed,
  *    `failed`, counting one more consecutive failure of the endpoint,
@@ -156,7 +130,8 @@ const deliveries = new TenantBatcher<{ id: number; statusCode: number }, void>(
  * it runs again, with the same event id in `webhook-id`.
  */
 export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, token }) => {
-  const target = await reads.submit(tenantId, refId)
+  const [rows] = await inTenantOneRoundTrip(tenantId, [readDeliverySql(refId)])
+  const target = (rows[0] as Target | undefined) ?? null
   if (!target || target.status !== 'pending' || !target.is_active) {
     await withTenant(tenantId, async () => {
       if (!target || target.status !== 'pending') {
@@ -241,7 +216,7 @@ async function recordOutcome(
   result: SendResult
 ): Promise<number | null> {
   if (result.ok && result.statusCode !== null) {
-    await deliveries.submit(tenantId, { id: target.id, statusCode: result.statusCode })
+    await inTenantOneRoundTrip(tenantId, [deliveredSql(target.id, result.statusCode)])
     return null
   }
   return withTenant(tenantId, async () => {

@@ -201,7 +201,7 @@ test.group('Webhooks / throughput', (group) => {
     }
   })
 
-  test("a burst of one tenant's deliveries, read and recorded in shared transactions: each delivered once, signed, its outbox row gone", async ({
+  test("a burst of one tenant's deliveries to two endpoints: each delivered once, signed, its outbox row gone", async ({
     client,
     assert,
   }) => {
