@@ -4,10 +4,10 @@ import { queuePrefix, queueRedis } from '#queue/queues'
  * Concurrency slots of webhook deliveries (docs/design/webhooks.md): at
  * most `perEndpoint` attempts to one endpoint and `perTenant` to one
  * tenant's endpoints run at once, across every worker process. A delivery
- * that finds no free slot waits (its job is delayed a moment, no attempt
- * counted), so one slow endpoint holds at most `perEndpoint` of the
- * worker's slots and one tenant at most `perTenant`: the others keep
- * flowing.
+ * that finds no free slot waits (a moment in the process, see claimSlot,
+ * else its job is delayed a moment, no attempt counted), so one slow
+ * endpoint holds at most `perEndpoint` of the worker's slots and one tenant
+ * at most `perTenant`: the others keep flowing.
  *
  * A slot is a member of a sorted set scored by its expiry, so a worker that
  * dies holding one frees it when the score passes. Both keys share the
