@@ -9,8 +9,8 @@ export default class QueueProvider {
   constructor(protected app: ApplicationService) {}
 
   async shutdown() {
-    const { closeQueues } = await import('#queue/queues')
-    const { closePoolQueue } = await import('#queue/pool_refill')
-    await Promise.all([closeQueues(), closePoolQueue()])
+    // Only the queue modules this process loaded (app/queue/shutdown.ts).
+    const { closeLoadedQueues } = await import('#queue/shutdown')
+    await closeLoadedQueues()
   }
 }
