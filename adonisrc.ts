@@ -2,10 +2,23 @@ import { defineConfig } from '@adonisjs/core/app'
 
 export default defineConfig({
   /*
-  | Ace commands of the packages; the application's own commands are read
-  | from the "commands" directory.
+  | Ace commands of the packages, then the application's own from the index
+  | the build writes (commands/_manifest.ts: a built command imports its own
+  | file only). Without an index (the sources), Ace reads every file of the
+  | "commands" directory.
   */
-  commands: [() => import('@adonisjs/core/commands'), () => import('@adonisjs/lucid/commands')],
+  commands: [
+    () => import('@adonisjs/core/commands'),
+    () => import('@adonisjs/lucid/commands'),
+    () => import('./commands/_manifest.js'),
+  ],
+
+  /*
+  | Build hooks: the index of the application's commands.
+  */
+  hooks: {
+    buildFinished: [() => import('./bin/commands_index.js')],
+  },
 
   /*
   | Service providers. There is no session, shield or CSRF provider: this is

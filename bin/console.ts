@@ -18,6 +18,17 @@ import { enableCompileCache } from 'node:module'
  */
 enableCompileCache()
 
+/**
+ * Ace's output library asks the terminal for its width when it loads: with
+ * neither stdout nor stderr on a terminal (a pipe, a log collector, a CI
+ * job) and no COLUMNS and LINES, that is two `tput` child processes, run
+ * synchronously, on every command. The width of a pipe is the default one.
+ */
+if (!process.stdout.isTTY && !process.stderr.isTTY) {
+  process.env.COLUMNS ??= '80'
+  process.env.LINES ??= '24'
+}
+
 await import('reflect-metadata')
 const { Ignitor, prettyPrintError } = await import('@adonisjs/core')
 

@@ -2,8 +2,6 @@ import { BaseCommand } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { errors as vineErrors } from '@vinejs/vine'
 import { TenantNotFoundException } from '#exceptions/tenancy'
-import { ArchiveError } from '#tenancy/tenant_archive'
-import { ImportConflictError } from '#tenancy/tenant_importer'
 import { parseId } from '#helpers/ids'
 import type { MigrationProgress, TenantFailure } from '#tenancy/tenant_migrator'
 
@@ -83,6 +81,13 @@ export abstract class TenantCommand extends BaseCommand {
 
   async completed() {
     const error = this.error
+    if (error === undefined) return false
+    // Imported only when a command failed: they pull in the exporter, the
+    // importer and the provisioner, which most commands never load.
+    const [{ ArchiveError }, { ImportConflictError }] = await Promise.all([
+      import('#tenancy/tenant_archive'),
+      import('#tenancy/tenant_importer'),
+    ])
     if (error instanceof vineErrors.E_VALIDATION_ERROR) {
       for (const message of error.messages as { message: string }[]) {
         this.logger.error(message.message)

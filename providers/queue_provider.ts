@@ -10,10 +10,9 @@ export default class QueueProvider {
   constructor(protected app: ApplicationService) {}
 
   async shutdown() {
-    const { closeQueues } = await import('#queue/queues')
-    const { closePoolQueue } = await import('#queue/pool_refill')
-    const { settleRelays } = await import('#queue/publisher')
-    await settleRelays()
-    await Promise.all([closeQueues(), closePoolQueue()])
+    // Only the queue modules this process loaded (app/queue/shutdown.ts):
+    // the relays still under way first, then the connections.
+    const { closeLoadedQueues } = await import('#queue/shutdown')
+    await closeLoadedQueues()
   }
 }

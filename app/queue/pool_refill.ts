@@ -4,6 +4,7 @@ import logger from '@adonisjs/core/services/logger'
 import tenantPoolConfig from '#config/tenant_pool'
 import { closeConnection, queueConnection, queuePrefix } from '#queue/queues'
 import { TenantPool } from '#tenancy/tenant_pool'
+import { closeAtShutdown } from '#queue/shutdown'
 
 /**
  * The refill of the pool of ready tenant schemas, as a BullMQ job on its
@@ -64,6 +65,8 @@ export async function closePoolQueue(): Promise<void> {
   // connections it created itself).
   if (connection) await closeConnection(connection)
 }
+
+closeAtShutdown(closePoolQueue)
 
 export interface PoolRefillHandle {
   worker: Worker

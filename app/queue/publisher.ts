@@ -3,6 +3,7 @@ import { withTimeout } from '#helpers/timeout'
 import { currentLogger } from '#logging/log_context'
 import { claimPriorities, releasePriorities } from '#queue/fairness'
 import { jobId, queueForJob, type JobData, type JobRef } from '#queue/queues'
+import { settleAtShutdown } from '#queue/shutdown'
 
 interface PendingPublish {
   job: JobRef & { options?: JobsOptions }
@@ -152,6 +153,8 @@ const relays = new Set<Promise<void>>()
 export async function settleRelays(): Promise<void> {
   while (relays.size) await Promise.allSettled([...relays])
 }
+
+settleAtShutdown(settleRelays)
 
 export const PUBLISH_TIMEOUT_MS = 2_000
 

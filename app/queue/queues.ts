@@ -2,6 +2,7 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq'
 import { Cluster, type Redis, type RedisOptions } from 'ioredis'
 import { clusterNodes, createRedis, redisOptions } from '#config/redis_options'
 import queueConfig from '#config/queue'
+import { closeAtShutdown } from '#queue/shutdown'
 
 /**
  * The queue machinery knows jobs only by name and queue: which jobs exist,
@@ -163,6 +164,8 @@ export async function closeQueues(): Promise<void> {
   }
   await Promise.all(closing)
 }
+
+closeAtShutdown(closeQueues)
 
 /**
  * Points this process's queue connections at another, standalone Redis

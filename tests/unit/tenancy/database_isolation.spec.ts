@@ -7,7 +7,7 @@ import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import platform from '#tests/support/platform_db'
 import { TenantPool } from '#tenancy/tenant_pool'
 import { TenantProvisioner } from '#tenancy/tenant_provisioner'
-import { secureAllTenants, secureUnsecuredTenants } from '#tenancy/runtime_role'
+import { ensureRuntimeRole, secureAllTenants, secureUnsecuredTenants } from '#tenancy/runtime_role'
 import { spareSchema } from '#tenancy/schema'
 import { fixturePasswordHash } from '#tests/support/fixtures'
 import { dropTenants } from '#tests/support/tenancy'
@@ -273,6 +273,34 @@ test.group('Database-enforced isolation: hostile SQL inside a tenant transaction
       idle_limit: rows[0].idle_limit,
     })
     assert.notEqual(rows[0].idle_limit, '0')
+  })
+
+  test('the runtime role may use every sequence of public, one added later too', async ({
+    assert,
+  }) => {
+    // ensureRuntimeRole lists the sequences of public through pg_depend,
+    // not `grant … on all sequences in schema public` (a scan of pg_class).
+    const unusable = `select c.relname from pg_class c
+       where c.relnamespace = 'public'::regnamespace
+         and case when c.relkind = 'S' then not has_sequence_privilege(?, c.oid, 'usage') end`
+    await platform.rawQuery('create sequence public.isolation_spec_seq')
+    try {
+      const before = await platform.rawQuery(unusable, [runtimeRole.user])
+      assert.deepEqual(
+        before.rows.map((row: { relname: string }) => row.relname),
+        ['isolation_spec_seq']
+      )
+      await ensureRuntimeRole(platform)
+      const after = await platform.rawQuery(unusable, [runtimeRole.user])
+      assert.deepEqual(after.rows, [])
+      const { rows } = await platform.rawQuery(
+        `select count(*)::int as n from pg_class
+         where relnamespace = 'public'::regnamespace and relkind = 'S'`
+      )
+      assert.isAbove(rows[0].n, 1)
+    } finally {
+      await platform.rawQuery('drop sequence public.isolation_spec_seq')
+    }
   })
 
   test('a table added to a tenant schema later is guarded once the schema is secured', async ({
