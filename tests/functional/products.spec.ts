@@ -878,18 +878,18 @@ test.group('Products: the list admits its caller itself', (group) => {
 
   const list = (client: any, user: GivenUser, query = '') =>
     client.get(`/api/products/${query}`).bearerToken(user.token)
+  const revokeSession = (user: GivenUser) =>
+    platform
+      .from('public.auth_sessions')
+      .where('id', user.sessionId)
+      .update({ revoked_at: platform.raw('now()') })
 
   test('a revoked login session, a deactivated or a deleted user: 401', async ({
     client,
     assert,
   }) => {
     const revoked = await givenUser(tenant, 'staff')
-    await platform
-      .from('public.auth_sessions')
-      .where('id', revoked.sessionId)
-      .update({
-        revoked_at: platform.raw('now()'),
-      })
+    await revokeSession(revoked)
     const inactive = await givenUser(tenant, 'staff')
     await platform.from('public.users').where('id', inactive.id).update({ is_active: false })
     const deleted = await givenUser(tenant, 'staff')
@@ -924,12 +924,7 @@ test.group('Products: the list admits its caller itself', (group) => {
 
   test('admission comes before validation: 401 or 403, not 422', async ({ client, assert }) => {
     const revoked = await givenUser(tenant, 'staff')
-    await platform
-      .from('public.auth_sessions')
-      .where('id', revoked.sessionId)
-      .update({
-        revoked_at: platform.raw('now()'),
-      })
+    await revokeSession(revoked)
     await list(client, revoked, '?per_page=0').then((answer: any) => answer.assertStatus(401))
     const suspended = await givenTenant()
     await setTenantStatus(suspended.id, 'suspended')
