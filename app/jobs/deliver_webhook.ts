@@ -7,7 +7,7 @@ import webhooksConfig from '#config/webhooks'
 import { openSecret, signatureHeader } from '#webhooks/signature'
 import { checkUrl, RefusedUrlError } from '#webhooks/url_guard'
 import { send, type SendResult } from '#webhooks/http_sender'
-import { claimSlot, releaseSlot } from '#webhooks/slots'
+import { acquireSlot, releaseSlot } from '#webhooks/slots'
 
 export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped'
 
@@ -52,14 +52,6 @@ interface Target {
 }
 
 const JOB = JOBS['deliver-webhook'].name
-
-/**
- * How long a delivery waits in the process for a slot of its endpoint and
- * tenant before it goes back to the queue for 100–500 ms (claimSlot in
- * app/webhooks/slots.ts): long enough for a burst to a healthy receiver
- * to take turns, short against the commit → receiver target (500 ms).
- */
-const SLOT_WAIT_MS = 250
 
 /**
  * An id inlined into a one-round-trip statement (a simple-protocol message
@@ -114,9 +106,8 @@ function deliveredSql(deliveryId: number, statusCode: number): string {
  *    its event. A delivery no longer pending, or whose endpoint is gone, is
  *    done; one whose endpoint is disabled is `failed` (a second, ordinary
  *    transaction; rare);
- * 2. with a concurrency slot of the endpoint and of the tenant (waited for
- *    a moment in the process, else the job goes back to the queue for
- *    100–500 ms), and no database connection held, the URL is checked
+ * 2. with a concurrency slot of the endpoint and of the tenant (or the job
+ *    waits a moment), and no database connection held, the URL is checked
  *    again on its resolved address and the signed POST is sent (over a
  *    kept-alive connection to that checked address, see http_sender.ts);
  * 3. a second short transaction records the outcome in one statement:
@@ -150,27 +141,23 @@ export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, tok
   }
 
   const owner = `${job.id}:${token ?? ''}`
-  const slot = await claimSlot(tenantId, target.endpoint_id, owner, {
+  const slot = await acquireSlot(tenantId, target.endpoint_id, owner, {
     perEndpoint: webhooksConfig.perEndpoint,
     perTenant: webhooksConfig.perTenant,
     holdMs: webhooksConfig.timeoutMs + 5_000,
-    waitMs: SLOT_WAIT_MS,
-    maxWaiters: Math.floor(webhooksConfig.concurrency / 4),
   })
   if (!slot) {
     await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 400), token)
     throw new DelayedError()
   }
   let result: SendResult
-  let released: Promise<void>
   try {
     result = await attempt(target)
   } finally {
-    // Free once the answer is in: released while the outcome is recorded.
-    released = releaseSlot(tenantId, target.endpoint_id, owner).catch(() => {})
+    await releaseSlot(tenantId, target.endpoint_id, owner).catch(() => {})
   }
 
-  const [retryIn] = await Promise.all([recordOutcome(tenantId, target, result), released])
+  const retryIn = await recordOutcome(tenantId, target, result)
   if (result.ok) return 'delivered'
   if (retryIn === null) return 'failed'
   throw new DeliveryAttemptError(result.error ?? 'failed', retryIn)

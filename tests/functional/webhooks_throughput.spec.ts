@@ -4,16 +4,13 @@ import { test } from '@japa/runner'
 import db from '#tests/support/platform_db'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 import { eventually, resetQueues } from '#tests/support/orders'
-import { deliveriesOf, startReceiver, verifiedBy } from '#tests/support/webhooks'
-import { quoteIdent, tenantSchema } from '#tenancy/schema'
+import { deliveriesOf, startReceiver } from '#tests/support/webhooks'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { registry } from '#jobs/main'
 import { QUEUES } from '#queue/jobs'
 import webhooksConfig from '#config/webhooks'
 import { useResolver } from '#webhooks/url_guard'
 import { closeAgents } from '#webhooks/http_sender'
-import { acquireSlot, claimSlot, releaseSlot, waitingCount } from '#webhooks/slots'
-import { queuePrefix, queueRedis } from '#queue/queues'
 
 /**
  * What makes deliveries fast without weakening them
@@ -201,50 +198,6 @@ test.group('Webhooks / throughput', (group) => {
     }
   })
 
-  test("a burst of one tenant's deliveries to two endpoints: each delivered once, signed, its outbox row gone", async ({
-    client,
-    assert,
-  }) => {
-    const tenant = await givenTenant()
-    const receivers = await Promise.all([1, 2].map(() => startReceiver(() => 204)))
-    try {
-      const endpoints: { id: number; secret: string }[] = []
-      for (const receiver of receivers) {
-        endpoints.push(await subscribe(client, tenant, receiver.url))
-      }
-      for (let count = 0; count < 10; count++) {
-        for (const endpoint of endpoints) await ping(client, tenant, endpoint.id)
-      }
-      // Started with the backlog there: the deliveries start together.
-      workers = startWorkers({ registry, concurrency: 1 })
-      await eventually(async () => {
-        const now = await deliveriesOf(tenant.id)
-        return now.every((delivery) => delivery.status === 'delivered')
-      })
-      const delivered = await deliveriesOf(tenant.id)
-      assert.lengthOf(delivered, 20)
-      for (const delivery of delivered) assert.equal(delivery.attempts, 1)
-      for (const [index, receiver] of receivers.entries()) {
-        const ids = receiver.requests.map((request) => String(request.headers['webhook-id']))
-        assert.sameMembers(
-          ids,
-          delivered
-            .filter((delivery) => delivery.endpoint_id === endpoints[index].id)
-            .map((delivery) => delivery.uid)
-        )
-        for (const request of receiver.requests) {
-          assert.isTrue(verifiedBy(endpoints[index].secret, request))
-        }
-      }
-      const { rows } = await db.rawQuery(
-        `select count(*)::int as n from ${quoteIdent(tenantSchema(tenant.id))}.outbox where job = 'deliver-webhook'`
-      )
-      assert.equal(rows[0].n, 0)
-    } finally {
-      await Promise.all(receivers.map((receiver) => receiver.close()))
-    }
-  })
-
   test('the webhook queue runs WEBHOOK_CONCURRENCY deliveries at once, whatever WORKER_CONCURRENCY', async ({
     client,
     assert,
@@ -275,68 +228,6 @@ test.group('Webhooks / throughput', (group) => {
       }
     } finally {
       await Promise.all(receivers.map((receiver) => receiver.close()))
-    }
-  })
-})
-
-test.group('Webhooks / waiting for a slot', (group) => {
-  // Ids no fixture uses: the slot keys are the test's own.
-  let tenantId = 990_000
-  group.each.setup(() => {
-    tenantId++
-  })
-  const limits = { perEndpoint: 1, perTenant: 4, holdMs: 60_000, waitMs: 60_000, maxWaiters: 4 }
-  const taken = (endpointId: number) =>
-    queueRedis().zrange(`{${queuePrefix()}:wh:${tenantId}}:endpoint:${endpointId}`, 0, -1)
-
-  test('a delivery finding its endpoint full waits for the slot this process releases', async ({
-    assert,
-  }) => {
-    assert.isTrue(await acquireSlot(tenantId, 1, 'first', limits))
-    const second = claimSlot(tenantId, 1, 'second', limits)
-    await eventually(async () => waitingCount() === 1)
-    // Still full: the waiter took nothing.
-    assert.deepEqual(await taken(1), ['first'])
-    await releaseSlot(tenantId, 1, 'first')
-    assert.isTrue(await second)
-    assert.equal(waitingCount(), 0)
-    assert.deepEqual(await taken(1), ['second'])
-    await releaseSlot(tenantId, 1, 'second')
-  })
-
-  test('a slot another process releases is found by polling', async ({ assert }) => {
-    assert.isTrue(await acquireSlot(tenantId, 1, 'elsewhere', limits))
-    const waiting = claimSlot(tenantId, 1, 'here', limits)
-    await eventually(async () => waitingCount() === 1)
-    // Released in Redis only, as another worker process does: no local wake-up.
-    await queueRedis().zrem(`{${queuePrefix()}:wh:${tenantId}}:endpoint:1`, 'elsewhere')
-    assert.isTrue(await waiting)
-    assert.deepEqual(await taken(1), ['here'])
-    await releaseSlot(tenantId, 1, 'here')
-  })
-
-  test('waiters are bounded per tenant and in all; past the bounds, or the wait, no slot', async ({
-    assert,
-  }) => {
-    assert.isTrue(await acquireSlot(tenantId, 1, 'holder', limits))
-    const first = claimSlot(tenantId, 1, 'w1', limits)
-    await eventually(async () => waitingCount() === 1)
-    // One waiter per tenant slot: the next one goes back to the queue at once.
-    assert.isFalse(await claimSlot(tenantId, 1, 'w2', { ...limits, perTenant: 1 }))
-    // No waiting allowed in all: another endpoint's delivery does not wait either.
-    assert.isTrue(await acquireSlot(tenantId, 2, 'holder2', limits))
-    assert.isFalse(await claimSlot(tenantId, 2, 'w3', { ...limits, maxWaiters: 1 }))
-    // A short wait that sees no release ends without a slot.
-    assert.isFalse(await claimSlot(tenantId, 2, 'w4', { ...limits, waitMs: 30 }))
-    assert.deepEqual(await taken(2), ['holder2'])
-    await releaseSlot(tenantId, 1, 'holder')
-    assert.isTrue(await first)
-    assert.equal(waitingCount(), 0)
-    for (const [endpointId, owner] of [
-      [1, 'w1'],
-      [2, 'holder2'],
-    ] as const) {
-      await releaseSlot(tenantId, endpointId, owner)
     }
   })
 })
