@@ -154,14 +154,7 @@ async function inTenantTransaction<T, A>(
 ): Promise<T> {
   const { trx, results } = await beginWithEntry(statements, connection, tenantId)
   try {
-    const row = results[0][0]
-    const entry: TenantEntry<A> | null =
-      row?.status === 'active' || row?.status === 'suspended'
-        ? {
-            status: row.status,
-            admission: options.admission?.read(results[1]?.[0]) as A,
-          }
-        : null
+    const entry = entryOf(results[0][0], results[1]?.[0], options.admission)
     options.check?.(entry)
     if (!entry) {
       throw new TenantNotFoundException(tenantId)
@@ -195,21 +188,43 @@ export async function inTenantOneRoundTrip(
   limits: 'request' | 'job' | TransactionLimits = 'request'
 ): Promise<Record<string, any>[][]> {
   const chosen = typeof limits === 'object' ? limits : transactionLimits[limits]
+  const [entered, ...results] = await roundTripOnSlice(tenantId, [
+    enterSql(tenantId, chosen),
+    ...statements,
+  ])
+  if (!entryOf(entered[0])) throw new TenantNotFoundException(tenantId)
+  return results
+}
+
+/**
+ * What the entry round trip found (its row, and the admission fragment's
+ * row read by the fragment), or null for a tenant that is unknown, or
+ * neither active nor suspended.
+ */
+function entryOf<A>(
+  entered: Record<string, any> | undefined,
+  admitted?: Record<string, any>,
+  admission?: EntryFragment<A>
+): TenantEntry<A> | null {
+  const status = entered?.status
+  if (status !== 'active' && status !== 'suspended') return null
+  return { status, admission: admission?.read(admitted) as A }
+}
+
+/**
+ * `statements` (the entry first) with BEGIN and COMMIT in one message, on
+ * a connection of the tenant's slice.
+ */
+async function roundTripOnSlice(
+  tenantId: number,
+  statements: string[]
+): Promise<Record<string, any>[][]> {
   const lease = await runtimePool.acquire(tenantId)
-  let entry: Record<string, any>[]
-  let results: Record<string, any>[][]
   try {
-    ;[entry, ...results] = await runInOneRoundTrip(
-      [enterSql(tenantId, chosen), ...statements],
-      lease.connection,
-      tenantId
-    )
+    return await runInOneRoundTrip(statements, lease.connection, tenantId)
   } finally {
     lease.release()
   }
-  const status = entry[0]?.status
-  if (status !== 'active' && status !== 'suspended') throw new TenantNotFoundException(tenantId)
-  return results
 }
 
 export interface AdmittedRoundTripOptions<A> {
@@ -243,23 +258,12 @@ export async function admittedReadInOneRoundTrip<A>(
   statements: string[],
   options: AdmittedRoundTripOptions<A>
 ): Promise<Record<string, any>[][]> {
-  const lease = await runtimePool.acquire(tenantId)
-  let results: Record<string, any>[][]
-  try {
-    results = await runInOneRoundTrip(
-      [enterSql(tenantId, transactionLimits.request), options.admission.sql, ...statements],
-      lease.connection,
-      tenantId
-    )
-  } finally {
-    lease.release()
-  }
-  const [entered, admitted, ...reads] = results
-  const status = entered[0]?.status
-  const entry: TenantEntry<A> | null =
-    status === 'active' || status === 'suspended'
-      ? { status, admission: options.admission.read(admitted[0]) }
-      : null
+  const [entered, admitted, ...reads] = await roundTripOnSlice(tenantId, [
+    enterSql(tenantId, transactionLimits.request),
+    options.admission.sql,
+    ...statements,
+  ])
+  const entry = entryOf(entered[0], admitted[0], options.admission)
   options.check(entry)
   if (!entry) throw new TenantNotFoundException(tenantId)
   return reads
