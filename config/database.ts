@@ -110,14 +110,35 @@ const sliceCount = Math.min(
 export interface RuntimeSlice {
   /** the Lucid connection name */
   connection: string
-  /** its pool size (every slice's added up: DB_POOL_MAX) */
+  /** its pool size (the tenant slices' added up: DB_POOL_MAX) */
   max: number
+  /** the kind of work the slice is kept for (a lane), none for a tenant slice */
+  lane?: string
 }
 
 export const runtimeSlices: RuntimeSlice[] = Array.from({ length: sliceCount }, (_, index) => ({
   connection: index === 0 ? APP_CONNECTION : `${APP_CONNECTION}_${index}`,
   max: Math.floor(poolMax / sliceCount) + (index < poolMax % sliceCount ? 1 : 0),
 }))
+
+/**
+ * The lane of webhook deliveries (docs/design/pool_slices.md): a worker
+ * process keeps `WEBHOOK_DB_POOL_MAX` connections of the runtime pool
+ * (default 2) for the two short transactions of each delivery (its read,
+ * its outcome), beside the DB_POOL_MAX of the tenant slices, so the
+ * confirmations' longer transactions can never hold every connection a
+ * delivery waits for; a delivery whose lane is full borrows a free
+ * connection of the tenant slices like any transaction. Opened only when
+ * used (an API process never opens them): a worker may hold up to
+ * DB_POOL_MAX + WEBHOOK_DB_POOL_MAX connections. 0 turns the lane off.
+ */
+export const WEBHOOK_LANE = 'webhooks'
+const webhookLaneMax = Math.max(0, Math.floor(env.get('WEBHOOK_DB_POOL_MAX', 2)))
+
+export const laneSlices: RuntimeSlice[] =
+  webhookLaneMax > 0
+    ? [{ connection: `${APP_CONNECTION}_${WEBHOOK_LANE}`, max: webhookLaneMax, lane: WEBHOOK_LANE }]
+    : []
 
 /**
  * A pooled connection of the runtime pool is retired (its backend exits,
@@ -178,7 +199,10 @@ const dbConfig = defineConfig({
   prettyPrintDebugQueries: false,
   connections: {
     ...Object.fromEntries(
-      runtimeSlices.map((slice) => [slice.connection, runtimeConnection(slice.max)])
+      [...runtimeSlices, ...laneSlices].map((slice) => [
+        slice.connection,
+        runtimeConnection(slice.max),
+      ])
     ),
     [PLATFORM_CONNECTION]: {
       client: 'pg',

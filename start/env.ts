@@ -120,6 +120,8 @@ const env = await Env.create(APP_ROOT, {
   DB_CONNECTION_LIFETIME_MS: Env.schema.number.optional(),
   // Distinct tenants a runtime pool connection serves before it is retired (0 = no cap)
   DB_CONNECTION_MAX_TENANTS: Env.schema.number.optional(),
+  // Runtime pool connections a worker keeps for webhook deliveries, beside DB_POOL_MAX (0 = none)
+  WEBHOOK_DB_POOL_MAX: Env.schema.number.optional(),
   /*
   | Direct PostgreSQL address for migrations when DB_HOST/DB_PORT is a
   | PgBouncer in transaction mode (default: DB_HOST/DB_PORT)

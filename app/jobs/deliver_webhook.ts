@@ -8,6 +8,8 @@ import { openSecret, signatureHeader } from '#webhooks/signature'
 import { checkUrl, RefusedUrlError } from '#webhooks/url_guard'
 import { send, type SendResult } from '#webhooks/http_sender'
 import { acquireSlot, releaseSlot } from '#webhooks/slots'
+import { WEBHOOK_LANE } from '#config/database'
+import { CombinedCalls } from '#helpers/combined_calls'
 
 export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped'
 
@@ -63,9 +65,9 @@ function sqlId(value: number): string {
 }
 
 /**
- * The read of step 1: the delivery, its endpoint and its event.
+ * The read of step 1: the deliveries, each with its endpoint and its event.
  */
-function readDeliverySql(deliveryId: number): string {
+function readDeliveriesSql(deliveryIds: number[]): string {
   return `select d.id, d.status, d.attempts, d.endpoint_id, e.url, e.is_active, e.secret_encrypted,
       e.previous_secret_encrypted,
       coalesce(e.previous_secret_expires_at > now(), false) as previous_valid,
@@ -74,36 +76,72 @@ function readDeliverySql(deliveryId: number): string {
     from webhook_deliveries d
     join webhook_endpoints e on e.id = d.endpoint_id
     join webhook_events ev on ev.id = d.event_id
-    where d.id = ${sqlId(deliveryId)}`
+    where d.id in (${deliveryIds.map(sqlId).join(', ')})`
+}
+
+interface Delivered {
+  deliveryId: number
+  statusCode: number
 }
 
 /**
- * Step 3 for a 2xx (integers only): the delivery `delivered`, the
- * endpoint's failure count back to 0, the outbox row gone, in one
- * statement.
+ * Step 3 for 2xx answers (integers only): each delivery `delivered` with
+ * its status code, the endpoints' failure counts back to 0, the outbox
+ * rows gone, in one statement. Selects the ids it delivered.
  */
-function deliveredSql(deliveryId: number, statusCode: number): string {
-  const id = sqlId(deliveryId)
-  return `with delivered as (
-      update webhook_deliveries set status = 'delivered', attempts = attempts + 1,
-        last_status_code = ${sqlId(statusCode)}, last_error = null, delivered_at = now(),
+function deliveredSql(delivered: Delivered[]): string {
+  const values = delivered
+    .map(({ deliveryId, statusCode }) => `(${sqlId(deliveryId)}::bigint, ${sqlId(statusCode)})`)
+    .join(', ')
+  return `with answered (id, status_code) as (
+      values ${values}
+    ), delivered as (
+      update webhook_deliveries d set status = 'delivered', attempts = d.attempts + 1,
+        last_status_code = answered.status_code, last_error = null, delivered_at = now(),
         next_attempt_at = null, updated_at = now()
-      where id = ${id} and status = 'pending'
-      returning endpoint_id
+      from answered
+      where d.id = answered.id and d.status = 'pending'
+      returning d.id, d.endpoint_id
     ), endpoint as (
       update webhook_endpoints set consecutive_failures = 0
       where id in (select endpoint_id from delivered) and consecutive_failures <> 0
     ), done as (
-      ${outboxDoneManySql(JOB, id)}
+      ${outboxDoneManySql(JOB, 'select id from answered')}
     )
-    select count(*)::int as delivered from delivered`
+    select id from delivered`
 }
+
+/**
+ * The tenant transactions of steps 1 and 3 run on the worker's webhook
+ * lane of the runtime pool (config/database.ts), and the reads, like the
+ * delivered outcomes, of one tenant's deliveries that come while one of
+ * them is on its way to the database go together in the next round trip
+ * (CombinedCalls): one slow round trip no longer costs one per delivery.
+ */
+const reads = new CombinedCalls<number, number, Target | null>(async (tenantId, ids) => {
+  const [rows] = await inTenantOneRoundTrip(tenantId, [readDeliveriesSql(ids)], {
+    lane: WEBHOOK_LANE,
+  })
+  const byId = new Map((rows as Target[]).map((row) => [row.id, row]))
+  return ids.map((id) => byId.get(id) ?? null)
+})
+
+const deliveredOutcomes = new CombinedCalls<number, Delivered, boolean>(
+  async (tenantId, delivered) => {
+    const [rows] = await inTenantOneRoundTrip(tenantId, [deliveredSql(delivered)], {
+      lane: WEBHOOK_LANE,
+    })
+    const done = new Set(rows.map((row) => row.id as number))
+    return delivered.map(({ deliveryId }) => done.has(deliveryId))
+  }
+)
 
 /**
  * Delivers one webhook (one event to one endpoint), at least once:
  * 1. a tenant transaction of one round trip (BEGIN with the tenant entry,
  *    the read, COMMIT in one message) reads the delivery, its endpoint and
- *    its event. A delivery no longer pending, or whose endpoint is gone, is
+ *    its event (with the other deliveries of the tenant that wait for a
+ *    read meanwhile, see `reads`). A delivery no longer pending, or whose endpoint is gone, is
  *    done; one whose endpoint is disabled is `failed` (a second, ordinary
  *    transaction; rare);
  * 2. with a concurrency slot of the endpoint and of the tenant (or the job
@@ -111,7 +149,8 @@ function deliveredSql(deliveryId: number, statusCode: number): string {
  *    again on its resolved address and the signed POST is sent (over a
  *    kept-alive connection to that checked address, see http_sender.ts);
  * 3. a second short transaction records the outcome in one statement:
- *    `delivered` (integers only: one round trip again); or a retry later
+ *    `delivered` (integers only: one round trip again, shared with the
+ *    tenant's other deliveries that answered meanwhile); or a retry later
  *    (the job is retried by BullMQ with the delay stored in
  *    `next_attempt_at`); or, once the retry window (24 hours) has passed,
  *    `failed`, counting one more consecutive failure of the endpoint,
@@ -121,22 +160,25 @@ function deliveredSql(deliveryId: number, statusCode: number): string {
  * it runs again, with the same event id in `webhook-id`.
  */
 export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, token }) => {
-  const [rows] = await inTenantOneRoundTrip(tenantId, [readDeliverySql(refId)])
-  const target = (rows[0] as Target | undefined) ?? null
+  const target = await reads.call(tenantId, refId)
   if (!target || target.status !== 'pending' || !target.is_active) {
-    await withTenant(tenantId, async () => {
-      if (!target || target.status !== 'pending') {
-        await completeOutbox(JOB, refId)
-        return
-      }
-      await currentTenant().trx.rawQuery(
-        `with done as (${outboxDoneSql(JOB)})
+    await withTenant(
+      tenantId,
+      async () => {
+        if (!target || target.status !== 'pending') {
+          await completeOutbox(JOB, refId)
+          return
+        }
+        await currentTenant().trx.rawQuery(
+          `with done as (${outboxDoneSql(JOB)})
          update webhook_deliveries set status = 'failed', next_attempt_at = null,
            last_error = 'The endpoint is disabled', updated_at = now()
          where id = ? and status = 'pending'`,
-        [refId, refId]
-      )
-    })
+          [refId, refId]
+        )
+      },
+      { lane: WEBHOOK_LANE }
+    )
     return 'skipped'
   }
 
@@ -203,27 +245,29 @@ async function recordOutcome(
   result: SendResult
 ): Promise<number | null> {
   if (result.ok && result.statusCode !== null) {
-    await inTenantOneRoundTrip(tenantId, [deliveredSql(target.id, result.statusCode)])
+    await deliveredOutcomes.call(tenantId, { deliveryId: target.id, statusCode: result.statusCode })
     return null
   }
-  return withTenant(tenantId, async () => {
-    const { trx } = currentTenant()
-    const error = (result.error ?? 'failed').replaceAll('\u0000', '').slice(0, 1_000)
-    if (Number(target.window_elapsed_ms) < webhooksConfig.retryWindowMs) {
-      const delay = retryDelay(target.attempts + 1)
-      const { rows } = await trx.rawQuery(
-        `update webhook_deliveries set attempts = attempts + 1, last_status_code = ?,
+  return withTenant(
+    tenantId,
+    async () => {
+      const { trx } = currentTenant()
+      const error = (result.error ?? 'failed').replaceAll('\u0000', '').slice(0, 1_000)
+      if (Number(target.window_elapsed_ms) < webhooksConfig.retryWindowMs) {
+        const delay = retryDelay(target.attempts + 1)
+        const { rows } = await trx.rawQuery(
+          `update webhook_deliveries set attempts = attempts + 1, last_status_code = ?,
            last_error = ?, updated_at = now(),
            next_attempt_at = now() + (?::bigint * interval '1 millisecond')
          where id = ? and status = 'pending'
          returning id`,
-        [result.statusCode, error, delay, target.id] as never
-      )
-      return rows[0] ? delay : null
-    }
+          [result.statusCode, error, delay, target.id] as never
+        )
+        return rows[0] ? delay : null
+      }
 
-    await trx.rawQuery(
-      `with failed as (
+      await trx.rawQuery(
+        `with failed as (
          update webhook_deliveries set status = 'failed', attempts = attempts + 1,
            last_status_code = ?, last_error = ?, next_attempt_at = null, updated_at = now()
          where id = ? and status = 'pending'
@@ -238,16 +282,18 @@ async function recordOutcome(
          where id in (select endpoint_id from failed)
        )
        ${outboxDoneSql(JOB)}`,
-      [
-        result.statusCode,
-        error,
-        target.id,
-        webhooksConfig.disableAfter,
-        webhooksConfig.disableAfter,
-        `Disabled after ${webhooksConfig.disableAfter} consecutive failed deliveries (last: ${error.slice(0, 200)})`,
-        target.id,
-      ] as never
-    )
-    return null
-  })
+        [
+          result.statusCode,
+          error,
+          target.id,
+          webhooksConfig.disableAfter,
+          webhooksConfig.disableAfter,
+          `Disabled after ${webhooksConfig.disableAfter} consecutive failed deliveries (last: ${error.slice(0, 200)})`,
+          target.id,
+        ] as never
+      )
+      return null
+    },
+    { lane: WEBHOOK_LANE }
+  )
 }

@@ -63,6 +63,12 @@ export interface WithTenantOptions<T, A> {
    * middleware chain resolve) keeps nothing.
    */
   shouldCommit?: (result: T) => boolean
+  /**
+   * The lane of the runtime pool the transaction runs on (a kind of work
+   * with connections of its own, app/tenancy/pool_slices.ts); default:
+   * the tenant's slice.
+   */
+  lane?: string
 }
 
 const storage = new AsyncLocalStorage<TenantScope>()
@@ -137,7 +143,7 @@ export async function withTenant<T, A = undefined>(
       : transactionLimits[options.limits ?? 'request']
   const statements = [enterSql(tenantId, limits)]
   if (options.admission) statements.push(options.admission.sql)
-  const lease = await runtimePool.acquire(tenantId)
+  const lease = await runtimePool.acquire(tenantId, options.lane)
   try {
     return await inTenantTransaction(tenantId, statements, lease.connection, fn, options)
   } finally {
@@ -180,18 +186,20 @@ async function inTenantTransaction<T, A>(
  * validated values only (as for an entry fragment). Returns the rows of
  * each statement; an unknown tenant fails as in `withTenant` (its
  * statements reached no tenant's rows: row-level security saw no tenant).
- * Runs on a connection of the tenant's slice, as `withTenant` does.
+ * Runs on a connection of the tenant's slice (or of `lane`), as
+ * `withTenant` does.
  */
 export async function inTenantOneRoundTrip(
   tenantId: number,
   statements: string[],
-  limits: 'request' | 'job' | TransactionLimits = 'request'
+  { limits = 'request', lane }: Pick<WithTenantOptions<unknown, unknown>, 'limits' | 'lane'> = {}
 ): Promise<Record<string, any>[][]> {
   const chosen = typeof limits === 'object' ? limits : transactionLimits[limits]
-  const [entered, ...results] = await roundTripOnSlice(tenantId, [
-    enterSql(tenantId, chosen),
-    ...statements,
-  ])
+  const [entered, ...results] = await roundTripOnSlice(
+    tenantId,
+    [enterSql(tenantId, chosen), ...statements],
+    lane
+  )
   if (!entryOf(entered[0])) throw new TenantNotFoundException(tenantId)
   return results
 }
@@ -213,13 +221,14 @@ function entryOf<A>(
 
 /**
  * `statements` (the entry first) with BEGIN and COMMIT in one message, on
- * a connection of the tenant's slice.
+ * a connection of the tenant's slice (or of `lane`).
  */
 async function roundTripOnSlice(
   tenantId: number,
-  statements: string[]
+  statements: string[],
+  lane?: string
 ): Promise<Record<string, any>[][]> {
-  const lease = await runtimePool.acquire(tenantId)
+  const lease = await runtimePool.acquire(tenantId, lane)
   try {
     return await runInOneRoundTrip(statements, lease.connection, tenantId)
   } finally {

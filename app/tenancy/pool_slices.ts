@@ -1,5 +1,5 @@
 import db from '@adonisjs/lucid/services/db'
-import { acquireTimeoutMs, runtimeSlices, type RuntimeSlice } from '#config/database'
+import { acquireTimeoutMs, laneSlices, runtimeSlices, type RuntimeSlice } from '#config/database'
 import { retiredConnections } from '#tenancy/connection_cap'
 
 /**
@@ -26,6 +26,15 @@ import { retiredConnections } from '#tenancy/connection_cap'
  * are idle, while under load from many tenants each slice mostly serves
  * its own. A tenant flooding the pool only takes another slice's
  * connections when that slice has no waiter of its own.
+ *
+ * A lane (`RuntimeSlice.lane`) is a slice kept for one kind of work (the
+ * webhook deliveries of a worker process: config/database.ts): only a
+ * transaction of that lane takes it, as its home slice whatever its
+ * tenant, and when it is full that transaction borrows a tenant slice's
+ * free connection as any other would (or waits for the first connection
+ * of either that frees). So the other work can never hold every
+ * connection that lane's work needs, and a lane's idle connections are the
+ * only ones left idle while a transaction waits.
  *
  * A wait longer than the pool's acquire timeout fails as knex's pool does
  * (a 503, app/exceptions/database_errors.ts).
@@ -63,6 +72,8 @@ interface SliceState {
   max: number
   inUse: number
   waiters: Waiter[]
+  /** a lane's slice: lent to no other transaction */
+  lane?: string
 }
 
 export interface SliceStats {
@@ -87,6 +98,9 @@ export function sliceHash(tenantId: number): number {
 
 export class SliceScheduler {
   private slices: SliceState[]
+  /** indices of the tenant slices (every slice that is not a lane's) */
+  private tenantSlices: number[]
+  private lanes = new Map<string, number>()
   private seq = 0
   /** leases taken off the home slice since the start */
   borrowedTotal = 0
@@ -95,13 +109,27 @@ export class SliceScheduler {
     readonly config: RuntimeSlice[],
     private timeoutMs: number = acquireTimeoutMs
   ) {
-    if (config.length === 0) throw new RangeError('a runtime pool needs at least one slice')
-    this.slices = config.map((slice) => ({ max: slice.max, inUse: 0, waiters: [] }))
+    this.slices = config.map((slice) => ({
+      max: slice.max,
+      inUse: 0,
+      waiters: [],
+      lane: slice.lane,
+    }))
+    this.tenantSlices = []
+    config.forEach((slice, index) => {
+      if (slice.lane === undefined) this.tenantSlices.push(index)
+      else if (this.lanes.has(slice.lane)) throw new RangeError(`two slices for lane ${slice.lane}`)
+      else this.lanes.set(slice.lane, index)
+    })
+    if (this.tenantSlices.length === 0) {
+      throw new RangeError('a runtime pool needs at least one tenant slice')
+    }
   }
 
   /** The home slice of a tenant. */
   homeOf(tenantId: number): number {
-    return this.slices.length === 1 ? 0 : sliceHash(tenantId) % this.slices.length
+    const slices = this.tenantSlices
+    return slices.length === 1 ? slices[0] : slices[sliceHash(tenantId) % slices.length]
   }
 
   /** The Lucid connection of a tenant's home slice. */
@@ -110,11 +138,12 @@ export class SliceScheduler {
   }
 
   /**
-   * A lease on the tenant's home slice, or on another one when the home
-   * slice is full and another has a free connection; else waits.
+   * A lease on the tenant's home slice (the lane's slice, for a
+   * transaction of a lane this pool has), or on another tenant slice when
+   * the home slice is full and another has a free connection; else waits.
    */
-  acquire(tenantId: number): Promise<SliceLease> {
-    const home = this.homeOf(tenantId)
+  acquire(tenantId: number, lane?: string): Promise<SliceLease> {
+    const home = (lane === undefined ? undefined : this.lanes.get(lane)) ?? this.homeOf(tenantId)
     const own = this.slices[home]
     if (own.inUse < own.max && own.waiters.length === 0) {
       return Promise.resolve(this.lease(home, home))
@@ -149,17 +178,21 @@ export class SliceScheduler {
     }))
   }
 
-  /** The slice with the most free connections and no waiter, other than `home`. */
+  /**
+   * The tenant slice with the most free connections and no waiter, other
+   * than `home`.
+   */
   private lender(home: number): number | null {
     let best: number | null = null
     let bestFree = 0
-    this.slices.forEach((slice, index) => {
+    for (const index of this.tenantSlices) {
+      const slice = this.slices[index]
       const free = slice.max - slice.inUse
       if (index !== home && free > bestFree && slice.waiters.length === 0) {
         best = index
         bestFree = free
       }
-    })
+    }
     return best
   }
 
@@ -182,7 +215,9 @@ export class SliceScheduler {
   private release(slice: number) {
     const state = this.slices[slice]
     state.inUse--
-    const next = state.waiters.shift() ?? this.oldestWaiter()
+    // A lane's connection serves its own queue only.
+    const next =
+      state.waiters.shift() ?? (state.lane === undefined ? this.oldestWaiter() : undefined)
     if (next) next.grant(slice)
   }
 
@@ -197,8 +232,8 @@ export class SliceScheduler {
   }
 }
 
-/** The runtime pool's scheduler of this process. */
-export const runtimePool = new SliceScheduler(runtimeSlices)
+/** The runtime pool's scheduler of this process: its tenant slices and lanes. */
+export const runtimePool = new SliceScheduler([...runtimeSlices, ...laneSlices])
 
 /**
  * Connections of the runtime pool's slices added up (knex's tarn pools)

@@ -40,6 +40,7 @@ const KEYS = [
   'DB_CONNECTION_LIFETIME_MS',
   'DB_POOL_SLICES',
   'DB_CONNECTION_MAX_TENANTS',
+  'WEBHOOK_DB_POOL_MAX',
   'REDIS_HOST',
   'REDIS_PORT',
   'REDIS_PASSWORD',
@@ -133,6 +134,8 @@ export function benchEnv(): BenchEnv {
     ...(base.DB_CONNECTION_MAX_TENANTS && {
       DB_CONNECTION_MAX_TENANTS: base.DB_CONNECTION_MAX_TENANTS,
     }),
+    // e.g. WEBHOOK_DB_POOL_MAX=0 to measure deliveries without their lane of the pool
+    ...(base.WEBHOOK_DB_POOL_MAX && { WEBHOOK_DB_POOL_MAX: base.WEBHOOK_DB_POOL_MAX }),
     REDIS_HOST: base.REDIS_HOST,
     REDIS_PORT: base.REDIS_PORT,
     REDIS_PASSWORD: base.REDIS_PASSWORD ?? '',

@@ -3,7 +3,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net'
 import { test } from '@japa/runner'
 import db from '#tests/support/platform_db'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
-import { eventually, resetQueues } from '#tests/support/orders'
+import { eventually, outboxCount, resetQueues } from '#tests/support/orders'
 import { deliveriesOf, startReceiver } from '#tests/support/webhooks'
 import { startWorkers, type WorkerHandle } from '#queue/worker'
 import { registry } from '#jobs/main'
@@ -11,13 +11,15 @@ import { QUEUES } from '#queue/jobs'
 import webhooksConfig from '#config/webhooks'
 import { useResolver } from '#webhooks/url_guard'
 import { closeAgents } from '#webhooks/http_sender'
+import { quoteIdent, tenantSchema } from '#tenancy/schema'
 
 /**
  * What makes deliveries fast without weakening them
  * (docs/design/webhooks.md, "Throughput"): kept-alive connections that are
  * still bound to the address checked at every attempt, no pooled
- * connection held during the HTTP call, and the webhook queue's own
- * concurrency.
+ * connection held during the HTTP call, the webhook queue's own
+ * concurrency, and the outcomes of a tenant's deliveries that answer
+ * together recorded together.
  */
 async function subscribe(client: any, tenant: GivenTenant, url: string) {
   const response = await client
@@ -227,6 +229,65 @@ test.group('Webhooks / throughput', (group) => {
         await client.delete(`/api/webhooks/${endpoints[index].id}/`).bearerToken(tenant.owner.token)
       }
     } finally {
+      await Promise.all(receivers.map((receiver) => receiver.close()))
+    }
+  })
+
+  test("a tenant's deliveries answered together are recorded together, each with its own status code, once", async ({
+    client,
+    assert,
+  }) => {
+    const tenant = await givenTenant()
+    const codes = [200, 201, 204]
+    const perEndpoint = webhooksConfig.perEndpoint
+    const count = codes.length * perEndpoint
+    // The receivers hold every answer until all the deliveries are in
+    // flight, then answer at once: the outcomes reach the worker together.
+    let answerAll!: () => void
+    const together = new Promise<void>((resolve) => (answerAll = resolve))
+    const receivers = await Promise.all(
+      codes.map((code) =>
+        startReceiver(async () => {
+          await together
+          return code
+        })
+      )
+    )
+    const received = () => receivers.reduce((sum, receiver) => sum + receiver.requests.length, 0)
+    try {
+      const endpoints = []
+      for (const receiver of receivers)
+        endpoints.push(await subscribe(client, tenant, receiver.url))
+      for (const endpoint of endpoints) {
+        for (let index = 0; index < perEndpoint; index++) await ping(client, tenant, endpoint.id)
+      }
+      workers = startWorkers({ registry, concurrency: 1 })
+      await eventually(async () => received() === count)
+      answerAll()
+      await eventually(async () => {
+        const deliveries = await deliveriesOf(tenant.id)
+        return deliveries.length === count && deliveries.every((row) => row.status === 'delivered')
+      })
+      const { rows } = await db.rawQuery(
+        `select endpoint_id, last_status_code, attempts, delivered_at is not null as stamped,
+           last_error
+         from ${quoteIdent(tenantSchema(tenant.id))}.webhook_deliveries order by id`
+      )
+      for (const row of rows) {
+        const index = endpoints.findIndex((endpoint) => endpoint.id === row.endpoint_id)
+        assert.deepEqual(
+          [row.last_status_code, row.attempts, row.stamped, row.last_error],
+          [codes[index], 1, true, null]
+        )
+      }
+      assert.equal(await outboxCount(tenant.id), 0)
+      // once each: no delivery was sent twice
+      for (const receiver of receivers) assert.lengthOf(receiver.requests, perEndpoint)
+      for (const endpoint of endpoints) {
+        await client.delete(`/api/webhooks/${endpoint.id}/`).bearerToken(tenant.owner.token)
+      }
+    } finally {
+      answerAll()
       await Promise.all(receivers.map((receiver) => receiver.close()))
     }
   })
