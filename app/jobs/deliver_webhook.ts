@@ -90,6 +90,10 @@ interface Delivered {
  * rows gone, in one statement. Selects the ids it delivered.
  */
 function deliveredSql(delivered: Delivered[]): string {
+  // The ids also as a list of literals: the index conditions on the
+  // deliveries' and the outbox's keys come from it (a join with the
+  // VALUES alone would scan every pending delivery of the tenant).
+  const ids = delivered.map(({ deliveryId }) => sqlId(deliveryId)).join(', ')
   const values = delivered
     .map(({ deliveryId, statusCode }) => `(${sqlId(deliveryId)}::bigint, ${sqlId(statusCode)})`)
     .join(', ')
@@ -100,57 +104,72 @@ function deliveredSql(delivered: Delivered[]): string {
         last_status_code = answered.status_code, last_error = null, delivered_at = now(),
         next_attempt_at = null, updated_at = now()
       from answered
-      where d.id = answered.id and d.status = 'pending'
+      where d.id in (${ids}) and d.id = answered.id and d.status = 'pending'
       returning d.id, d.endpoint_id
     ), endpoint as (
       update webhook_endpoints set consecutive_failures = 0
       where id in (select endpoint_id from delivered) and consecutive_failures <> 0
     ), done as (
-      ${outboxDoneManySql(JOB, 'select id from answered')}
+      ${outboxDoneManySql(JOB, ids)}
     )
     select id from delivered`
 }
 
 /**
- * The tenant transactions of steps 1 and 3 run on the worker's webhook
- * lane of the runtime pool (config/database.ts), and the reads, like the
- * delivered outcomes, of one tenant's deliveries that come while one of
- * them is on its way to the database go together in the next round trip
- * (CombinedCalls): one slow round trip no longer costs one per delivery.
+ * The database work of one delivery: its read (step 1) or its delivered
+ * outcome (step 3).
  */
-const reads = new CombinedCalls<number, number, Target | null>(async (tenantId, ids) => {
-  const [rows] = await inTenantOneRoundTrip(tenantId, [readDeliveriesSql(ids)], {
-    lane: WEBHOOK_LANE,
-  })
-  const byId = new Map((rows as Target[]).map((row) => [row.id, row]))
-  return ids.map((id) => byId.get(id) ?? null)
+type TenantWork = { read: number } | { delivered: Delivered }
+type WorkResult = Target | null | boolean
+
+/**
+ * Steps 1 and 3 run on the worker's webhook lane of the runtime pool
+ * (config/database.ts), and the reads and delivered outcomes of one
+ * tenant's deliveries that come while one of them is on its way to the
+ * database go together in the next round trip (CombinedCalls): one tenant
+ * transaction, the outcomes' statement then the reads', instead of one
+ * transaction each. A lone delivery waits for nothing.
+ */
+const tenantWork = new CombinedCalls<number, TenantWork, WorkResult>(async (tenantId, work) => {
+  const delivered = work.flatMap((item) => ('delivered' in item ? [item.delivered] : []))
+  const reads = work.flatMap((item) => ('read' in item ? [item.read] : []))
+  const statements: string[] = []
+  if (delivered.length > 0) statements.push(deliveredSql(delivered))
+  if (reads.length > 0) statements.push(readDeliveriesSql(reads))
+  const results = await inTenantOneRoundTrip(tenantId, statements, { lane: WEBHOOK_LANE })
+  const done = new Set(delivered.length > 0 ? results[0].map((row) => row.id as number) : [])
+  const read = new Map(
+    (reads.length > 0 ? (results.at(-1) as Target[]) : []).map((row) => [row.id, row])
+  )
+  return work.map((item) =>
+    'read' in item ? (read.get(item.read) ?? null) : done.has(item.delivered.deliveryId)
+  )
 })
 
-const deliveredOutcomes = new CombinedCalls<number, Delivered, boolean>(
-  async (tenantId, delivered) => {
-    const [rows] = await inTenantOneRoundTrip(tenantId, [deliveredSql(delivered)], {
-      lane: WEBHOOK_LANE,
-    })
-    const done = new Set(rows.map((row) => row.id as number))
-    return delivered.map(({ deliveryId }) => done.has(deliveryId))
-  }
-)
+async function readDelivery(tenantId: number, deliveryId: number): Promise<Target | null> {
+  return (await tenantWork.call(tenantId, { read: deliveryId })) as Target | null
+}
+
+async function recordDelivered(tenantId: number, delivered: Delivered): Promise<void> {
+  await tenantWork.call(tenantId, { delivered })
+}
 
 /**
  * Delivers one webhook (one event to one endpoint), at least once:
  * 1. a tenant transaction of one round trip (BEGIN with the tenant entry,
  *    the read, COMMIT in one message) reads the delivery, its endpoint and
- *    its event (with the other deliveries of the tenant that wait for a
- *    read meanwhile, see `reads`). A delivery no longer pending, or whose endpoint is gone, is
- *    done; one whose endpoint is disabled is `failed` (a second, ordinary
- *    transaction; rare);
+ *    its event (with the tenant's other deliveries that wait for the
+ *    database meanwhile, see `tenantWork`). A delivery no longer pending,
+ *    or whose endpoint is gone, is done; one whose endpoint is disabled is
+ *    `failed` (a second, ordinary transaction; rare);
  * 2. with a concurrency slot of the endpoint and of the tenant (or the job
  *    waits a moment), and no database connection held, the URL is checked
  *    again on its resolved address and the signed POST is sent (over a
  *    kept-alive connection to that checked address, see http_sender.ts);
  * 3. a second short transaction records the outcome in one statement:
  *    `delivered` (integers only: one round trip again, shared with the
- *    tenant's other deliveries that answered meanwhile); or a retry later
+ *    tenant's other deliveries that reach the database meanwhile, their
+ *    reads included); or a retry later
  *    (the job is retried by BullMQ with the delay stored in
  *    `next_attempt_at`); or, once the retry window (24 hours) has passed,
  *    `failed`, counting one more consecutive failure of the endpoint,
@@ -160,7 +179,7 @@ const deliveredOutcomes = new CombinedCalls<number, Delivered, boolean>(
  * it runs again, with the same event id in `webhook-id`.
  */
 export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, token }) => {
-  const target = await reads.call(tenantId, refId)
+  const target = await readDelivery(tenantId, refId)
   if (!target || target.status !== 'pending' || !target.is_active) {
     await withTenant(
       tenantId,
@@ -245,7 +264,7 @@ async function recordOutcome(
   result: SendResult
 ): Promise<number | null> {
   if (result.ok && result.statusCode !== null) {
-    await deliveredOutcomes.call(tenantId, { deliveryId: target.id, statusCode: result.statusCode })
+    await recordDelivered(tenantId, { deliveryId: target.id, statusCode: result.statusCode })
     return null
   }
   return withTenant(
