@@ -116,6 +116,21 @@ function deliveredSql(delivered: Delivered[]): string {
 }
 
 /**
+ * A delivered outcome is committed without waiting for its WAL flush
+ * (transaction-local `synchronous_commit = off`; the server still writes
+ * it within `wal_writer_delay` × 3, and nothing is ever corrupted). All a
+ * crash of PostgreSQL in that fraction of a second can lose is the record
+ * of a 2xx: the delivery is then still pending with its outbox row, the
+ * sweeper publishes it again and the receiver gets the same event (same
+ * `webhook-id`) once more, which at-least-once delivery allows. The
+ * change the event reports was committed durably before its delivery was
+ * ever published. Under load, deliveries otherwise spent most of their
+ * database time waiting for WAL flushes (sampled in pg_stat_activity,
+ * bench/ANALYSIS.md).
+ */
+const ASYNC_COMMIT = `select set_config('synchronous_commit', 'off', true)`
+
+/**
  * The database work of one delivery: its read (step 1) or its delivered
  * outcome (step 3).
  */
@@ -134,10 +149,10 @@ const tenantWork = new CombinedCalls<number, TenantWork, WorkResult>(async (tena
   const delivered = work.flatMap((item) => ('delivered' in item ? [item.delivered] : []))
   const reads = work.flatMap((item) => ('read' in item ? [item.read] : []))
   const statements: string[] = []
-  if (delivered.length > 0) statements.push(deliveredSql(delivered))
+  if (delivered.length > 0) statements.push(ASYNC_COMMIT, deliveredSql(delivered))
   if (reads.length > 0) statements.push(readDeliveriesSql(reads))
   const results = await inTenantOneRoundTrip(tenantId, statements, { lane: WEBHOOK_LANE })
-  const done = new Set(delivered.length > 0 ? results[0].map((row) => row.id as number) : [])
+  const done = new Set(delivered.length > 0 ? results[1].map((row) => row.id as number) : [])
   const read = new Map(
     (reads.length > 0 ? (results.at(-1) as Target[]) : []).map((row) => [row.id, row])
   )
