@@ -112,7 +112,7 @@ export interface RuntimeSlice {
   connection: string
   /** its pool size (the tenant slices' added up: DB_POOL_MAX) */
   max: number
-  /** the kind of work the slice is kept for (a lane), none for a tenant slice */
+  /** the kind of work the connections are kept for (a lane), none for a tenant slice */
   lane?: string
 }
 
@@ -127,10 +127,13 @@ export const runtimeSlices: RuntimeSlice[] = Array.from({ length: sliceCount }, 
  * (default 2) for the two short transactions of each delivery (its read,
  * its outcome), beside the DB_POOL_MAX of the tenant slices, so the
  * confirmations' longer transactions can never hold every connection a
- * delivery waits for; a delivery whose lane is full borrows a free
- * connection of the tenant slices like any transaction. Opened only when
- * used (an API process never opens them): a worker may hold up to
- * DB_POOL_MAX + WEBHOOK_DB_POOL_MAX connections. 0 turns the lane off.
+ * delivery waits for. A bulkhead: deliveries use these connections only
+ * (their reads and outcomes, combined per tenant, queue for them), and
+ * never the tenant slices', so they add no more than this to the server's
+ * concurrency either. Opened only when used (an API process never opens
+ * them): a worker may hold up to DB_POOL_MAX + WEBHOOK_DB_POOL_MAX
+ * connections. 0 turns the lane off (deliveries then share the tenant
+ * slices).
  */
 export const WEBHOOK_LANE = 'webhooks'
 const webhookLaneMax = Math.max(0, Math.floor(env.get('WEBHOOK_DB_POOL_MAX', 2)))

@@ -38,6 +38,19 @@ export function retryDelay(retry: number): number {
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
 }
 
+/**
+ * How long a delivery that found no free slot waits before it is picked
+ * up again, after `misses` earlier misses of the same attempt: 25–50 ms at
+ * first (a burst of one endpoint's events, e.g. a batch of confirmed
+ * orders, finds its 4 slots free again within a round trip or two), then
+ * doubling with jitter up to 250–500 ms (behind a hanging endpoint each
+ * miss costs a read and a Redis script, so they thin out).
+ */
+export function slotRetryDelay(misses: number): number {
+  const ceiling = Math.min(500, 50 * 2 ** Math.min(Math.max(0, misses), 10))
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
+}
+
 interface Target {
   id: number
   status: string
@@ -178,9 +191,10 @@ async function recordDelivered(tenantId: number, delivered: Delivered): Promise<
  *    or whose endpoint is gone, is done; one whose endpoint is disabled is
  *    `failed` (a second, ordinary transaction; rare);
  * 2. with a concurrency slot of the endpoint and of the tenant (or the job
- *    waits a moment), and no database connection held, the URL is checked
- *    again on its resolved address and the signed POST is sent (over a
- *    kept-alive connection to that checked address, see http_sender.ts);
+ *    waits a moment: slotRetryDelay), and no database connection held,
+ *    the URL is checked again on its resolved address and the signed POST
+ *    is sent (over a kept-alive connection to that checked address, see
+ *    http_sender.ts);
  * 3. a second short transaction records the outcome in one statement:
  *    `delivered` (integers only: one round trip again, shared with the
  *    tenant's other deliveries that reach the database meanwhile, their
@@ -223,7 +237,9 @@ export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, tok
     holdMs: webhooksConfig.timeoutMs + 5_000,
   })
   if (!slot) {
-    await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 400), token)
+    // attemptsStarted counts every pick-up, the slot misses included
+    const misses = Math.max(0, (job.attemptsStarted ?? 1) - job.attemptsMade - 1)
+    await job.moveToDelayed(Date.now() + slotRetryDelay(misses), token)
     throw new DelayedError()
   }
   let result: SendResult

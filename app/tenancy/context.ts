@@ -3,7 +3,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { transactionLimits } from '#config/database'
 import { tenantSearchPath } from '#tenancy/schema'
 import { beginWithEntry, runInOneRoundTrip } from '#tenancy/tenant_transaction'
-import { runtimePool } from '#tenancy/pool_slices'
+import { poolOf } from '#tenancy/pool_slices'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 
 /**
@@ -66,7 +66,7 @@ export interface WithTenantOptions<T, A> {
   /**
    * The lane of the runtime pool the transaction runs on (a kind of work
    * with connections of its own, app/tenancy/pool_slices.ts); default:
-   * the tenant's slice.
+   * the tenant's slice, or another tenant slice's free connection.
    */
   lane?: string
 }
@@ -143,7 +143,7 @@ export async function withTenant<T, A = undefined>(
       : transactionLimits[options.limits ?? 'request']
   const statements = [enterSql(tenantId, limits)]
   if (options.admission) statements.push(options.admission.sql)
-  const lease = await runtimePool.acquire(tenantId, options.lane)
+  const lease = await poolOf(options.lane).acquire(tenantId)
   try {
     return await inTenantTransaction(tenantId, statements, lease.connection, fn, options)
   } finally {
@@ -228,7 +228,7 @@ async function roundTripOnSlice(
   statements: string[],
   lane?: string
 ): Promise<Record<string, any>[][]> {
-  const lease = await runtimePool.acquire(tenantId, lane)
+  const lease = await poolOf(lane).acquire(tenantId)
   try {
     return await runInOneRoundTrip(statements, lease.connection, tenantId)
   } finally {

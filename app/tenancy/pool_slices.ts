@@ -27,15 +27,6 @@ import { retiredConnections } from '#tenancy/connection_cap'
  * its own. A tenant flooding the pool only takes another slice's
  * connections when that slice has no waiter of its own.
  *
- * A lane (`RuntimeSlice.lane`) is a slice kept for one kind of work (the
- * webhook deliveries of a worker process: config/database.ts): only a
- * transaction of that lane takes it, as its home slice whatever its
- * tenant, and when it is full that transaction borrows a tenant slice's
- * free connection as any other would (or waits for the first connection
- * of either that frees). So the other work can never hold every
- * connection that lane's work needs, and a lane's idle connections are the
- * only ones left idle while a transaction waits.
- *
  * A wait longer than the pool's acquire timeout fails as knex's pool does
  * (a 503, app/exceptions/database_errors.ts).
  */
@@ -72,8 +63,6 @@ interface SliceState {
   max: number
   inUse: number
   waiters: Waiter[]
-  /** a lane's slice: lent to no other transaction */
-  lane?: string
 }
 
 export interface SliceStats {
@@ -98,9 +87,6 @@ export function sliceHash(tenantId: number): number {
 
 export class SliceScheduler {
   private slices: SliceState[]
-  /** indices of the tenant slices (every slice that is not a lane's) */
-  private tenantSlices: number[]
-  private lanes = new Map<string, number>()
   private seq = 0
   /** leases taken off the home slice since the start */
   borrowedTotal = 0
@@ -109,27 +95,13 @@ export class SliceScheduler {
     readonly config: RuntimeSlice[],
     private timeoutMs: number = acquireTimeoutMs
   ) {
-    this.slices = config.map((slice) => ({
-      max: slice.max,
-      inUse: 0,
-      waiters: [],
-      lane: slice.lane,
-    }))
-    this.tenantSlices = []
-    config.forEach((slice, index) => {
-      if (slice.lane === undefined) this.tenantSlices.push(index)
-      else if (this.lanes.has(slice.lane)) throw new RangeError(`two slices for lane ${slice.lane}`)
-      else this.lanes.set(slice.lane, index)
-    })
-    if (this.tenantSlices.length === 0) {
-      throw new RangeError('a runtime pool needs at least one tenant slice')
-    }
+    if (config.length === 0) throw new RangeError('a runtime pool needs at least one slice')
+    this.slices = config.map((slice) => ({ max: slice.max, inUse: 0, waiters: [] }))
   }
 
   /** The home slice of a tenant. */
   homeOf(tenantId: number): number {
-    const slices = this.tenantSlices
-    return slices.length === 1 ? slices[0] : slices[sliceHash(tenantId) % slices.length]
+    return this.slices.length === 1 ? 0 : sliceHash(tenantId) % this.slices.length
   }
 
   /** The Lucid connection of a tenant's home slice. */
@@ -138,12 +110,11 @@ export class SliceScheduler {
   }
 
   /**
-   * A lease on the tenant's home slice (the lane's slice, for a
-   * transaction of a lane this pool has), or on another tenant slice when
-   * the home slice is full and another has a free connection; else waits.
+   * A lease on the tenant's home slice, or on another one when the home
+   * slice is full and another has a free connection; else waits.
    */
-  acquire(tenantId: number, lane?: string): Promise<SliceLease> {
-    const home = (lane === undefined ? undefined : this.lanes.get(lane)) ?? this.homeOf(tenantId)
+  acquire(tenantId: number): Promise<SliceLease> {
+    const home = this.homeOf(tenantId)
     const own = this.slices[home]
     if (own.inUse < own.max && own.waiters.length === 0) {
       return Promise.resolve(this.lease(home, home))
@@ -178,21 +149,17 @@ export class SliceScheduler {
     }))
   }
 
-  /**
-   * The tenant slice with the most free connections and no waiter, other
-   * than `home`.
-   */
+  /** The slice with the most free connections and no waiter, other than `home`. */
   private lender(home: number): number | null {
     let best: number | null = null
     let bestFree = 0
-    for (const index of this.tenantSlices) {
-      const slice = this.slices[index]
+    this.slices.forEach((slice, index) => {
       const free = slice.max - slice.inUse
       if (index !== home && free > bestFree && slice.waiters.length === 0) {
         best = index
         bestFree = free
       }
-    }
+    })
     return best
   }
 
@@ -215,9 +182,7 @@ export class SliceScheduler {
   private release(slice: number) {
     const state = this.slices[slice]
     state.inUse--
-    // A lane's connection serves its own queue only.
-    const next =
-      state.waiters.shift() ?? (state.lane === undefined ? this.oldestWaiter() : undefined)
+    const next = state.waiters.shift() ?? this.oldestWaiter()
     if (next) next.grant(slice)
   }
 
@@ -232,11 +197,29 @@ export class SliceScheduler {
   }
 }
 
-/** The runtime pool's scheduler of this process: its tenant slices and lanes. */
-export const runtimePool = new SliceScheduler([...runtimeSlices, ...laneSlices])
+/** The runtime pool's scheduler of this process. */
+export const runtimePool = new SliceScheduler(runtimeSlices)
 
 /**
- * Connections of the runtime pool's slices added up (knex's tarn pools)
+ * The lanes of the runtime pool (config/database.ts, `laneSlices`): each a
+ * scheduler of its own connections, which lends none to the tenant slices
+ * and borrows none of theirs (a bulkhead). The work of a lane (the
+ * webhook deliveries of a worker) then never waits behind the tenant
+ * slices' transactions (the confirmations' longer ones), and never adds
+ * to their queue or to the server's concurrency beyond its own
+ * connections.
+ */
+const lanes = new Map(
+  laneSlices.map((slice) => [slice.lane as string, new SliceScheduler([slice])])
+)
+
+/** The scheduler of a lane, or the tenant slices' for none (or an unknown lane). */
+export function poolOf(lane?: string): SliceScheduler {
+  return (lane === undefined ? undefined : lanes.get(lane)) ?? runtimePool
+}
+
+/**
+ * Connections of the runtime pool's slices and lanes added up (knex's tarn pools)
  * and the transactions waiting for one, in the scheduler's queues or in a
  * pool's own (queries outside a tenant transaction, e.g. the health check),
  * the transactions run off their home slice and the connections retired at
@@ -246,7 +229,7 @@ export function runtimePoolUsage() {
   let inUse = 0
   let idle = 0
   let waiting = 0
-  for (const slice of runtimePool.stats()) {
+  for (const slice of [runtimePool, ...lanes.values()].flatMap((pool) => pool.stats())) {
     const pool = db.manager.get(slice.connection)?.connection?.pool
     inUse += pool?.numUsed() ?? 0
     idle += pool?.numFree() ?? 0

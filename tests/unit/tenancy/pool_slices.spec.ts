@@ -3,7 +3,7 @@ import db from '@adonisjs/lucid/services/db'
 import { laneSlices, runtimeSlices, WEBHOOK_LANE } from '#config/database'
 import env from '#start/env'
 import { currentTenant, inTenantOneRoundTrip, withTenant } from '#tenancy/context'
-import { runtimePool, SliceScheduler, type SliceLease } from '#tenancy/pool_slices'
+import { poolOf, runtimePool, SliceScheduler, type SliceLease } from '#tenancy/pool_slices'
 import { givenTenant, type GivenTenant } from '#tests/support/fixtures'
 
 /**
@@ -128,103 +128,6 @@ test.group('Pool slices: the scheduler', () => {
     const leaseA2 = await secondA
     assert.equal(leaseA2.slice, 0)
     assert.deepEqual(order, ['b', 'a1', 'a2'])
-  })
-
-  test("a lane's transactions take its slice whatever their tenant; no other transaction ever does", async ({
-    assert,
-  }) => {
-    const scheduler = new SliceScheduler([
-      ...slices(1, 1),
-      { connection: 'lane', max: 1, lane: 'hooks' },
-    ])
-    for (let id = 1; id <= 200; id++) assert.notEqual(scheduler.homeOf(id), 2)
-    const a = tenantOn(scheduler, 0)
-    const b = tenantOn(scheduler, 1)
-    const hook = await scheduler.acquire(b, 'hooks')
-    assert.deepEqual([hook.slice, hook.connection, hook.borrowed], [2, 'lane', false])
-    hook.release()
-
-    // Both tenant slices full, the lane free: a tenant transaction waits, never takes the lane
-    const heldA = await scheduler.acquire(a)
-    const heldB = await scheduler.acquire(b)
-    const waiting = scheduler.acquire(a)
-    const done = settled(waiting)
-    await tick()
-    assert.isFalse(done())
-    const laneLease = await scheduler.acquire(a, 'hooks')
-    assert.equal(laneLease.slice, 2)
-    // The lane's connection freed with a tenant transaction waiting: it stays idle for the lane
-    laneLease.release()
-    await tick()
-    assert.isFalse(done())
-    assert.deepEqual(
-      scheduler.stats().map((slice) => [slice.leased, slice.waiting]),
-      [
-        [1, 1],
-        [1, 0],
-        [0, 0],
-      ]
-    )
-    heldA.release()
-    assert.equal((await waiting).slice, 0)
-    heldB.release()
-  })
-
-  test('a full lane borrows a free tenant slice, or waits for the first connection of either', async ({
-    assert,
-  }) => {
-    const scheduler = new SliceScheduler([
-      ...slices(1, 1),
-      { connection: 'lane', max: 1, lane: 'hooks' },
-    ])
-    const a = tenantOn(scheduler, 0)
-    const b = tenantOn(scheduler, 1)
-    const first = await scheduler.acquire(a, 'hooks')
-    const borrowed = await scheduler.acquire(a, 'hooks')
-    const borrowedToo = await scheduler.acquire(a, 'hooks')
-    assert.deepEqual([first.slice, borrowed.borrowed, borrowedToo.borrowed], [2, true, true])
-    assert.sameMembers([borrowed.slice, borrowedToo.slice], [0, 1])
-
-    // Everything full: the lane's waiter gets a tenant slice's connection
-    // that frees with no waiter of its own slice
-    const order: string[] = []
-    const laneWaiter = scheduler.acquire(a, 'hooks').then((lease) => (order.push('lane'), lease))
-    const tenantWaiter = scheduler.acquire(b).then((lease) => (order.push('tenant'), lease))
-    const [onA, onB] = borrowed.slice === 0 ? [borrowed, borrowedToo] : [borrowedToo, borrowed]
-    onA.release()
-    const granted = await laneWaiter
-    assert.equal(granted.slice, 0)
-    assert.deepEqual(order, ['lane'])
-    // ... and a freed lane connection goes to the lane's own waiter only
-    first.release()
-    await tick()
-    assert.deepEqual(order, ['lane'])
-    onB.release()
-    assert.equal((await tenantWaiter).slice, 1)
-    granted.release()
-  })
-
-  test('an unknown lane runs on the tenant slices; a pool of lanes only is refused', ({
-    assert,
-  }) => {
-    const scheduler = new SliceScheduler(slices(1, 1))
-    const a = tenantOn(scheduler, 1)
-    return scheduler.acquire(a, 'hooks').then((lease) => {
-      assert.equal(lease.slice, 1)
-      assert.throws(
-        () => new SliceScheduler([{ connection: 'lane', max: 2, lane: 'hooks' }]),
-        /at least one tenant slice/
-      )
-      assert.throws(
-        () =>
-          new SliceScheduler([
-            ...slices(1),
-            { connection: 'l1', max: 1, lane: 'hooks' },
-            { connection: 'l2', max: 1, lane: 'hooks' },
-          ]),
-        /two slices for lane hooks/
-      )
-    })
   })
 
   test("a wait past the acquire timeout fails as knex's pool does", async ({ assert }) => {
@@ -381,5 +284,54 @@ test.group('Pool slices: the runtime pool', () => {
       .connection(lane.connection)
       .rawQuery(`select current_setting('search_path') as path`)
     assert.equal(rows[0].path, '"$user", public')
+  })
+
+  test("the webhook lane is a bulkhead: when full it waits for its own connections, never a tenant slice's", async ({
+    assert,
+  }) => {
+    const [lane] = laneSlices
+    assert.strictEqual(poolOf(), runtimePool)
+    assert.strictEqual(poolOf('no such lane'), runtimePool)
+    assert.notStrictEqual(poolOf(WEBHOOK_LANE), runtimePool)
+    const tenant = await givenTenant()
+    const pidOf = async (trx: any) =>
+      (await trx.rawQuery('select pg_backend_pid() as pid')).rows[0].pid
+
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const lanePids = new Set<number>()
+    const holders = Array.from({ length: lane.max }, () =>
+      withTenant(
+        tenant.id,
+        async (trx) => {
+          lanePids.add(await pidOf(trx))
+          await gate
+        },
+        { lane: WEBHOOK_LANE }
+      )
+    )
+    try {
+      while (lanePids.size < lane.max) await tick()
+      let ran = false
+      const waiting = withTenant(
+        tenant.id,
+        async (trx) => {
+          ran = true
+          return pidOf(trx)
+        },
+        { lane: WEBHOOK_LANE }
+      )
+      // the tenant slices are free and serve other transactions meanwhile
+      const tenantPid = await withTenant(tenant.id, pidOf)
+      assert.isFalse(lanePids.has(tenantPid))
+      for (let turn = 0; turn < 20; turn++) await tick()
+      assert.isFalse(ran)
+      assert.equal(poolOf(WEBHOOK_LANE).stats()[0].waiting, 1)
+      open()
+      assert.isTrue(lanePids.has(await waiting))
+    } finally {
+      open()
+      await Promise.all(holders)
+    }
   })
 })
