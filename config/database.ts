@@ -124,7 +124,7 @@ export const runtimeSlices: RuntimeSlice[] = Array.from({ length: sliceCount }, 
 /**
  * The lane of webhook deliveries (docs/design/pool_slices.md): a worker
  * process keeps `WEBHOOK_DB_POOL_MAX` connections of the runtime pool
- * (default 2) for the two short transactions of each delivery (its read,
+ * (default 4) for the two short transactions of each delivery (its read,
  * its outcome), beside the DB_POOL_MAX of the tenant slices, so the
  * confirmations' longer transactions can never hold every connection a
  * delivery waits for. A bulkhead: deliveries use these connections only
@@ -136,7 +136,7 @@ export const runtimeSlices: RuntimeSlice[] = Array.from({ length: sliceCount }, 
  * slices).
  */
 export const WEBHOOK_LANE = 'webhooks'
-const webhookLaneMax = Math.max(0, Math.floor(env.get('WEBHOOK_DB_POOL_MAX', 2)))
+const webhookLaneMax = Math.max(0, Math.floor(env.get('WEBHOOK_DB_POOL_MAX', 4)))
 
 export const laneSlices: RuntimeSlice[] =
   webhookLaneMax > 0
