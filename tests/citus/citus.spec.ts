@@ -15,6 +15,7 @@ import {
 import { bodyOf, expectStatus } from '#tests/support/http'
 import { runAce, spawnWorker, type WorkerProcess } from '#tests/support/processes'
 import { tenantMigrationsFixture } from '#tests/support/tenancy'
+import { startReceiver, verifiedBy } from '#tests/support/webhooks'
 
 /**
  * The product on a real Citus cluster (coordinator + two workers, schema-
@@ -488,6 +489,63 @@ test.group('Citus: the product on a real cluster', (group) => {
       (row) => row.stock === 3
     )
     assert.deepEqual(restored, { stock: 3, ledger: 3 })
+  })
+
+  test('webhooks: signed deliveries from the worker, read and recorded in combined round trips', async ({
+    assert,
+  }) => {
+    const { access: owner, tenant } = await register(assert)
+    const api = client(assert)
+    // The first four requests are answered together, once all four are in:
+    // their outcomes reach the worker at once and are recorded together.
+    let arrived = 0
+    let answerAll!: () => void
+    const together = new Promise<void>((resolve) => (answerAll = resolve))
+    const receiver = await startReceiver(async (_request, index) => {
+      arrived++
+      if (arrived >= 4) answerAll()
+      if (index < 4) await together
+      return 202
+    })
+    try {
+      const created = await api
+        .post('/api/webhooks/')
+        .bearerToken(owner)
+        .json({ url: receiver.url, events: ['*'] })
+      created.assertStatus(201)
+      const endpoint = created.body() as { id: number; secret: string }
+      for (let count = 0; count < 8; count++) {
+        const ping = await api.post(`/api/webhooks/${endpoint.id}/ping/`).bearerToken(owner)
+        ping.assertStatus(202)
+      }
+      await createProduct(assert, owner)
+      const deliveries = await eventually(
+        () =>
+          cluster.query(
+            `select status, attempts, last_status_code from "tenant_${tenant.id}".webhook_deliveries`
+          ),
+        (rows) => rows.length === 9 && rows.every((row) => row.status === 'delivered')
+      )
+      assert.lengthOf(deliveries, 9)
+      for (const row of deliveries) {
+        assert.deepEqual(row, { status: 'delivered', attempts: 1, last_status_code: 202 })
+      }
+      const [outbox] = await cluster.query(
+        `select count(*)::int as n from "tenant_${tenant.id}".outbox`
+      )
+      assert.equal(outbox.n, 0)
+      assert.lengthOf(receiver.requests, 9)
+      for (const request of receiver.requests) assert.isTrue(verifiedBy(endpoint.secret, request))
+      assert.sameMembers(
+        [...new Set(receiver.requests.map((request) => request.json.type))],
+        ['ping', 'product.created']
+      )
+      const deleted = await api.delete(`/api/webhooks/${endpoint.id}/`).bearerToken(owner)
+      deleted.assertStatus(204)
+    } finally {
+      answerAll()
+      await receiver.close()
+    }
   })
 
   test('tenant migrations with index statements apply, roll back and apply again', async ({
