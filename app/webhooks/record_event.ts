@@ -70,23 +70,30 @@ async function insertEvent(
   })
   const job = JOBS['deliver-webhook']
 
+  // The subscribed endpoints are read once, into a materialized CTE, and
+  // the inserts select from it rather than from a tenant table: on Citus
+  // an INSERT … SELECT from a tenant table of a distributed schema runs on
+  // the worker, whose copy of an identity column's sequence the runtime
+  // role has no privilege on (citusdata/citus#6694), while one from an
+  // intermediate result runs on the coordinator, as a plain INSERT does.
   const { rows } = await trx.rawQuery<{ rows: { id: number }[] }>(
-    `with event as (
+    `with subscribed as materialized (
+       select e.id from webhook_endpoints e where ${target.sql}
+     ), event as (
        insert into webhook_events (uid, type, body, created_at)
        select ?, ?, ?, ?::timestamptz
-       where exists (select 1 from webhook_endpoints e where ${target.sql})
+       where exists (select 1 from subscribed)
        returning id
      ), delivery as (
        insert into webhook_deliveries (endpoint_id, event_id)
-       select e.id, event.id from webhook_endpoints e cross join event
-       where ${target.sql}
-       order by e.id
+       select subscribed.id, event.id from subscribed cross join event
+       order by subscribed.id
        returning id
      ), outbox_rows as (
        ${outboxInsertSql(job.name, 'delivery')}
      )
      select id from delivery`,
-    [eventId, type, body, createdAt, ...target.bindings, ...target.bindings] as never
+    [...target.bindings, eventId, type, body, createdAt] as never
   )
   for (const row of rows) relayAfterCommit(job, row.id)
   return { eventId, deliveryIds: rows.map((row) => row.id) }
