@@ -1,4 +1,5 @@
 import { test } from '@japa/runner'
+import type { Assert } from '@japa/assert'
 import db from '@adonisjs/lucid/services/db'
 import { laneSlices, runtimeSlices, WEBHOOK_LANE } from '#config/database'
 import env from '#start/env'
@@ -162,6 +163,50 @@ async function tenantsOnTwoSlices(): Promise<[GivenTenant, GivenTenant]> {
   }
 }
 
+/** A connection of each of these Lucid connections has no tenant on it. */
+async function assertNoTenantLeft(assert: Assert, connections: string[]) {
+  for (const connection of connections) {
+    const { rows } = await db
+      .connection(connection)
+      .rawQuery(`select current_setting('search_path') as path`)
+    assert.equal(rows[0].path, '"$user", public')
+  }
+}
+
+/** The backend of a transaction. */
+async function pidOf(trx: { rawQuery(sql: string): Promise<any> }): Promise<number> {
+  const { rows } = await trx.rawQuery('select pg_backend_pid() as pid')
+  return rows[0].pid
+}
+
+/**
+ * `count` transactions of the tenant (on `lane`, if given) held open until
+ * `release()`; resolves once all of them are running, with their backends.
+ */
+async function holdTransactions(tenantId: number, count: number, lane?: string) {
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => (open = resolve))
+  const pids = new Set<number>()
+  const holders = Array.from({ length: count }, () =>
+    withTenant(
+      tenantId,
+      async (trx) => {
+        pids.add(await pidOf(trx))
+        await gate
+      },
+      { lane }
+    )
+  )
+  while (pids.size < count) await tick()
+  return {
+    pids,
+    async release() {
+      open()
+      await Promise.all(holders)
+    },
+  }
+}
+
 test.group('Pool slices: the runtime pool', () => {
   test('the slices add up to DB_POOL_MAX: no more server connections than one pool', ({
     assert,
@@ -223,12 +268,10 @@ test.group('Pool slices: the runtime pool', () => {
       await Promise.all(holders)
     }
     // the borrowed connection went back with no tenant on it
-    for (const slice of runtimeSlices) {
-      const { rows } = await db
-        .connection(slice.connection)
-        .rawQuery(`select current_setting('search_path') as path`)
-      assert.equal(rows[0].path, '"$user", public')
-    }
+    await assertNoTenantLeft(
+      assert,
+      runtimeSlices.map((slice) => slice.connection)
+    )
   })
 
   test('the webhook lane: its own connections, entered per transaction, free while every tenant slice is held', async ({
@@ -240,18 +283,10 @@ test.group('Pool slices: the runtime pool', () => {
     const [a, b] = await tenantsOnTwoSlices()
 
     // Every tenant slice held by other transactions
-    let open!: () => void
-    const gate = new Promise<void>((resolve) => (open = resolve))
-    const holderPids = new Set<number>()
     const total = runtimeSlices.reduce((sum, slice) => sum + slice.max, 0)
-    const holders = Array.from({ length: total }, () =>
-      withTenant(a.id, async (trx) => {
-        holderPids.add((await trx.rawQuery('select pg_backend_pid() as pid')).rows[0].pid)
-        await gate
-      })
-    )
+    const held = await holdTransactions(a.id, total)
+    const holderPids = held.pids
     try {
-      while (holderPids.size < total) await tick()
       const seen = await Promise.all(
         [a, b, a, b].map(async (tenant) => {
           const [rows] = await inTenantOneRoundTrip(
@@ -270,20 +305,12 @@ test.group('Pool slices: the runtime pool', () => {
         assert.isFalse(holderPids.has(row.pid))
       }
       assert.isAtMost(new Set(seen.map((row) => row.pid)).size, lane.max)
-      const pid = await withTenant(
-        b.id,
-        async (trx) => (await trx.rawQuery('select pg_backend_pid() as pid')).rows[0].pid,
-        { lane: WEBHOOK_LANE }
-      )
+      const pid = await withTenant(b.id, pidOf, { lane: WEBHOOK_LANE })
       assert.isFalse(holderPids.has(pid))
     } finally {
-      open()
-      await Promise.all(holders)
+      await held.release()
     }
-    const { rows } = await db
-      .connection(lane.connection)
-      .rawQuery(`select current_setting('search_path') as path`)
-    assert.equal(rows[0].path, '"$user", public')
+    await assertNoTenantLeft(assert, [lane.connection])
   })
 
   test("the webhook lane is a bulkhead: when full it waits for its own connections, never a tenant slice's", async ({
@@ -294,24 +321,9 @@ test.group('Pool slices: the runtime pool', () => {
     assert.strictEqual(poolOf('no such lane'), runtimePool)
     assert.notStrictEqual(poolOf(WEBHOOK_LANE), runtimePool)
     const tenant = await givenTenant()
-    const pidOf = async (trx: any) =>
-      (await trx.rawQuery('select pg_backend_pid() as pid')).rows[0].pid
-
-    let open!: () => void
-    const gate = new Promise<void>((resolve) => (open = resolve))
-    const lanePids = new Set<number>()
-    const holders = Array.from({ length: lane.max }, () =>
-      withTenant(
-        tenant.id,
-        async (trx) => {
-          lanePids.add(await pidOf(trx))
-          await gate
-        },
-        { lane: WEBHOOK_LANE }
-      )
-    )
+    const held = await holdTransactions(tenant.id, lane.max, WEBHOOK_LANE)
+    const lanePids = held.pids
     try {
-      while (lanePids.size < lane.max) await tick()
       let ran = false
       const waiting = withTenant(
         tenant.id,
@@ -327,11 +339,10 @@ test.group('Pool slices: the runtime pool', () => {
       for (let turn = 0; turn < 20; turn++) await tick()
       assert.isFalse(ran)
       assert.equal(poolOf(WEBHOOK_LANE).stats()[0].waiting, 1)
-      open()
+      await held.release()
       assert.isTrue(lanePids.has(await waiting))
     } finally {
-      open()
-      await Promise.all(holders)
+      await held.release()
     }
   })
 })
