@@ -6,12 +6,18 @@
  * and batches form by themselves exactly when the work is slow (its round
  * trip takes longer than the gap between calls).
  *
+ * `prepare`, when given, is awaited before each batch is cut (say, the
+ * lease of a database connection), and its result handed to `run`: calls
+ * made while it waits join that batch, so the longer the wait for the
+ * resource, the more calls share it. `run` then owns what `prepare` gave
+ * (it releases a lease, whatever happens).
+ *
  * `run` gets the items of one batch and answers one result per item, in
- * their order; when it throws, every call of that batch fails with its
- * error, and the next batch of the key still runs. Keys never wait for
- * each other.
+ * their order; when it (or `prepare`) throws, every call of that batch
+ * fails with its error, and the next batch of the key still runs. Keys
+ * never wait for each other.
  */
-export class CombinedCalls<K, I, O> {
+export class CombinedCalls<K, I, O, P = undefined> {
   private pending = new Map<
     K,
     { item: I; resolve(value: O): void; reject(error: unknown): void }[]
@@ -19,8 +25,9 @@ export class CombinedCalls<K, I, O> {
   private running = new Set<K>()
 
   constructor(
-    private readonly run: (key: K, items: I[]) => Promise<O[]>,
-    private readonly maxBatch = 32
+    private readonly run: (key: K, items: I[], prepared: P) => Promise<O[]>,
+    private readonly maxBatch = 32,
+    private readonly prepare?: (key: K) => Promise<P>
   ) {
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
       throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`)
@@ -40,14 +47,20 @@ export class CombinedCalls<K, I, O> {
     this.running.add(key)
     try {
       for (;;) {
-        const queue = this.pending.get(key)
-        if (!queue || queue.length === 0) break
-        const batch = queue.splice(0, this.maxBatch)
-        if (queue.length === 0) this.pending.delete(key)
+        if (!this.pending.get(key)?.length) break
+        let prepared: P
+        try {
+          prepared = this.prepare ? await this.prepare(key) : (undefined as P)
+        } catch (error) {
+          for (const call of this.cut(key)) call.reject(error)
+          continue
+        }
+        const batch = this.cut(key)
         try {
           const results = await this.run(
             key,
-            batch.map((call) => call.item)
+            batch.map((call) => call.item),
+            prepared
           )
           if (results.length !== batch.length) {
             throw new Error(`a batch of ${batch.length} got ${results.length} results`)
@@ -60,5 +73,13 @@ export class CombinedCalls<K, I, O> {
     } finally {
       this.running.delete(key)
     }
+  }
+
+  /** The next batch of the key, taken off its queue. */
+  private cut(key: K) {
+    const queue = this.pending.get(key) ?? []
+    const batch = queue.splice(0, this.maxBatch)
+    if (queue.length === 0) this.pending.delete(key)
+    return batch
   }
 }

@@ -9,6 +9,7 @@ import { checkUrl, RefusedUrlError } from '#webhooks/url_guard'
 import { send, type SendResult } from '#webhooks/http_sender'
 import { acquireSlot, releaseSlot } from '#webhooks/slots'
 import { WEBHOOK_LANE } from '#config/database'
+import { poolOf, type SliceLease } from '#tenancy/pool_slices'
 import { CombinedCalls } from '#helpers/combined_calls'
 
 export type DeliveryOutcome = 'delivered' | 'failed' | 'skipped'
@@ -153,26 +154,36 @@ type WorkResult = Target | null | boolean
 /**
  * Steps 1 and 3 run on the worker's webhook lane of the runtime pool
  * (config/database.ts), and the reads and delivered outcomes of one
- * tenant's deliveries that come while one of them is on its way to the
- * database go together in the next round trip (CombinedCalls): one tenant
- * transaction, the outcomes' statement then the reads', instead of one
- * transaction each. A lone delivery waits for nothing.
+ * tenant's deliveries go together (CombinedCalls): one tenant transaction,
+ * the outcomes' statement then the reads', instead of one transaction
+ * each. The batch is cut once a connection of the lane is leased for it,
+ * so everything of the tenant that came while it waited for one, or while
+ * its previous round trip ran, rides along; a lone delivery waits for
+ * nothing.
  */
-const tenantWork = new CombinedCalls<number, TenantWork, WorkResult>(async (tenantId, work) => {
-  const delivered = work.flatMap((item) => ('delivered' in item ? [item.delivered] : []))
-  const reads = work.flatMap((item) => ('read' in item ? [item.read] : []))
-  const statements: string[] = []
-  if (delivered.length > 0) statements.push(ASYNC_COMMIT, deliveredSql(delivered))
-  if (reads.length > 0) statements.push(readDeliveriesSql(reads))
-  const results = await inTenantOneRoundTrip(tenantId, statements, { lane: WEBHOOK_LANE })
-  const done = new Set(delivered.length > 0 ? results[1].map((row) => row.id as number) : [])
-  const read = new Map(
-    (reads.length > 0 ? (results.at(-1) as Target[]) : []).map((row) => [row.id, row])
-  )
-  return work.map((item) =>
-    'read' in item ? (read.get(item.read) ?? null) : done.has(item.delivered.deliveryId)
-  )
-})
+const tenantWork = new CombinedCalls<number, TenantWork, WorkResult, SliceLease>(
+  async (tenantId, work, lease) => {
+    try {
+      const delivered = work.flatMap((item) => ('delivered' in item ? [item.delivered] : []))
+      const reads = work.flatMap((item) => ('read' in item ? [item.read] : []))
+      const statements: string[] = []
+      if (delivered.length > 0) statements.push(ASYNC_COMMIT, deliveredSql(delivered))
+      if (reads.length > 0) statements.push(readDeliveriesSql(reads))
+      const results = await inTenantOneRoundTrip(tenantId, statements, { lease })
+      const done = new Set(delivered.length > 0 ? results[1].map((row) => row.id as number) : [])
+      const read = new Map(
+        (reads.length > 0 ? (results.at(-1) as Target[]) : []).map((row) => [row.id, row])
+      )
+      return work.map((item) =>
+        'read' in item ? (read.get(item.read) ?? null) : done.has(item.delivered.deliveryId)
+      )
+    } finally {
+      lease.release()
+    }
+  },
+  32,
+  (tenantId) => poolOf(WEBHOOK_LANE).acquire(tenantId)
+)
 
 async function readDelivery(tenantId: number, deliveryId: number): Promise<Target | null> {
   return (await tenantWork.call(tenantId, { read: deliveryId })) as Target | null

@@ -3,7 +3,7 @@ import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { transactionLimits } from '#config/database'
 import { tenantSearchPath } from '#tenancy/schema'
 import { beginWithEntry, runInOneRoundTrip } from '#tenancy/tenant_transaction'
-import { poolOf } from '#tenancy/pool_slices'
+import { poolOf, type SliceLease } from '#tenancy/pool_slices'
 import { MissingTenantContextException, TenantNotFoundException } from '#exceptions/tenancy'
 
 /**
@@ -187,19 +187,25 @@ async function inTenantTransaction<T, A>(
  * each statement; an unknown tenant fails as in `withTenant` (its
  * statements reached no tenant's rows: row-level security saw no tenant).
  * Runs on a connection of the tenant's slice (or of `lane`), as
- * `withTenant` does.
+ * `withTenant` does, or on the caller's `lease`.
  */
 export async function inTenantOneRoundTrip(
   tenantId: number,
   statements: string[],
-  { limits = 'request', lane }: Pick<WithTenantOptions<unknown, unknown>, 'limits' | 'lane'> = {}
+  {
+    limits = 'request',
+    lane,
+    lease,
+  }: Pick<WithTenantOptions<unknown, unknown>, 'limits' | 'lane'> & {
+    /** A lease the caller took (of `poolOf(lane)`) and releases itself. */
+    lease?: SliceLease
+  } = {}
 ): Promise<Record<string, any>[][]> {
   const chosen = typeof limits === 'object' ? limits : transactionLimits[limits]
-  const [entered, ...results] = await roundTripOnSlice(
-    tenantId,
-    [enterSql(tenantId, chosen), ...statements],
-    lane
-  )
+  const all = [enterSql(tenantId, chosen), ...statements]
+  const [entered, ...results] = lease
+    ? await runInOneRoundTrip(all, lease.connection, tenantId)
+    : await roundTripOnSlice(tenantId, all, lane)
   if (!entryOf(entered[0])) throw new TenantNotFoundException(tenantId)
   return results
 }

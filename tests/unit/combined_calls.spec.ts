@@ -107,4 +107,43 @@ test.group('CombinedCalls', () => {
     await assert.rejects(() => calls.call('t1', 1), /a batch of 1 got 2 results/)
     assert.throws(() => new CombinedCalls(async () => [], 0), /maxBatch/)
   })
+
+  test('calls made while `prepare` waits join the batch it is for, which gets what it prepared', async ({
+    assert,
+  }) => {
+    const grants: ((lease: string) => void)[] = []
+    const batches: { items: number[]; lease: string }[] = []
+    const calls = new CombinedCalls(
+      async (_key: string, items: number[], lease: string) => {
+        batches.push({ items, lease })
+        return items
+      },
+      32,
+      () => new Promise<string>((resolve) => grants.push(resolve))
+    )
+    const answers = [1, 2, 3].map((item) => calls.call('t1', item))
+    await tick()
+    // still waiting for the lease: every call so far is in the batch
+    assert.deepEqual(batches, [])
+    grants.shift()!('lease-1')
+    assert.deepEqual(await Promise.all(answers), [1, 2, 3])
+    assert.deepEqual(batches, [{ items: [1, 2, 3], lease: 'lease-1' }])
+  })
+
+  test('a failing `prepare` fails the calls it was for; the next batch prepares again', async ({
+    assert,
+  }) => {
+    let attempts = 0
+    const calls = new CombinedCalls(
+      async (_key: string, items: number[], lease: number) => items.map(() => lease),
+      32,
+      async () => {
+        attempts++
+        if (attempts === 1) throw new Error('pool timeout')
+        return attempts
+      }
+    )
+    await assert.rejects(() => calls.call('t1', 1), /pool timeout/)
+    assert.equal(await calls.call('t1', 2), 2)
+  })
 })
