@@ -70,26 +70,34 @@ export function registerPoolMetrics(registry: Registry) {
       this.set(runtimePoolUsage().waiting)
     },
   })
+  totalCounter(
+    registry,
+    'db_pool_borrowed_transactions_total',
+    "Tenant transactions run on another slice of the shared pool than the tenant's home slice",
+    () => runtimePoolUsage().borrowed
+  )
+  totalCounter(
+    registry,
+    'db_pool_retired_connections_total',
+    'Connections of the shared pool retired after serving DB_CONNECTION_MAX_TENANTS distinct tenants',
+    () => runtimePoolUsage().retired
+  )
+}
+
+/**
+ * A counter that mirrors a running total this process keeps elsewhere:
+ * each scrape adds what the total grew by since the last one.
+ */
+function totalCounter(registry: Registry, name: string, help: string, total: () => number) {
   let counted = 0
   new Counter({
-    name: 'db_pool_borrowed_transactions_total',
-    help: "Tenant transactions run on another slice of the shared pool than the tenant's home slice",
+    name,
+    help,
     registers: [registry],
     collect() {
-      const borrowed = runtimePoolUsage().borrowed
-      this.inc(borrowed - counted)
-      counted = borrowed
-    },
-  })
-  let retiredCounted = 0
-  new Counter({
-    name: 'db_pool_retired_connections_total',
-    help: 'Connections of the shared pool retired after serving DB_CONNECTION_MAX_TENANTS distinct tenants',
-    registers: [registry],
-    collect() {
-      const retired = runtimePoolUsage().retired
-      this.inc(retired - retiredCounted)
-      retiredCounted = retired
+      const now = total()
+      this.inc(now - counted)
+      counted = now
     },
   })
 }
