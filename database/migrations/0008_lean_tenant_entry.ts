@@ -1,0 +1,74 @@
+import { BaseSchema } from '@adonisjs/lucid/schema'
+
+/**
+ * The tenant entry without its two SET clauses (docs/design/isolation.md,
+ * "Entry cost").
+ *
+ * `tenancy.enter` ran with `set search_path = pg_catalog, pg_temp` and
+ * called `tenancy.seal`, a SQL function with the same clause. A function's
+ * SET clause saves and restores the setting on every call, and a SQL
+ * function that cannot be inlined is parsed and planned on every call: the
+ * entry cost about 0.45 ms of server time per transaction, four times an
+ * empty transaction, on every request and job (pgbench, one client).
+ *
+ * The same checks and the same seal, written like `current_tenant` and
+ * `admission`: PL/pgSQL (its plans are cached per backend, and it is called
+ * before the entry changes the search_path, so they stay valid), no SET
+ * clause, every function and table schema qualified, the seal formula
+ * inline. Nothing can shadow a name it uses: the runtime role can create
+ * no object anywhere, not even a temporary one (app/tenancy/runtime_role.ts),
+ * and pg_catalog comes first for functions and operators. About 0.15 ms.
+ *
+ * `tenancy.seal` stays (same formula; `current_tenant` inlines it too).
+ */
+const SEAL_FORMULA = `pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(secret || ':'
+          || tenant::text || ':' || pg_catalog.pg_backend_pid()::text || ':'
+          || extract(epoch from pg_catalog.transaction_timestamp())::text, 'UTF8')), 'hex')`
+
+export default class extends BaseSchema {
+  async up() {
+    this.schema.raw(`
+      create or replace function tenancy.enter(tenant bigint) returns text
+      language plpgsql volatile security definer as $$
+      declare
+        tenant_status text;
+        secret text;
+      begin
+        if pg_catalog.statement_timestamp() <> pg_catalog.transaction_timestamp()
+           or coalesce(pg_catalog.current_setting('tenancy.tenant_id', true), '') <> '' then
+          raise exception 'a tenant is entered only by the first statement of its transaction'
+            using errcode = '42501';
+        end if;
+        select t.status into tenant_status from public.tenants t where t.id = tenant;
+        if tenant_status is null then
+          return null;
+        end if;
+        select s.value into secret from tenancy.secret s;
+        perform pg_catalog.set_config('tenancy.tenant_id', tenant::text, true);
+        perform pg_catalog.set_config('tenancy.seal', ${SEAL_FORMULA}, true);
+        return tenant_status;
+      end $$`)
+  }
+
+  async down() {
+    this.schema.raw(`
+      create or replace function tenancy.enter(tenant bigint) returns text
+      language plpgsql volatile security definer set search_path = pg_catalog, pg_temp as $$
+      declare
+        tenant_status text;
+      begin
+        if statement_timestamp() <> transaction_timestamp()
+           or coalesce(current_setting('tenancy.tenant_id', true), '') <> '' then
+          raise exception 'a tenant is entered only by the first statement of its transaction'
+            using errcode = '42501';
+        end if;
+        select t.status into tenant_status from public.tenants t where t.id = tenant;
+        if tenant_status is null then
+          return null;
+        end if;
+        perform set_config('tenancy.tenant_id', tenant::text, true);
+        perform set_config('tenancy.seal', tenancy.seal(tenant), true);
+        return tenant_status;
+      end $$`)
+  }
+}
