@@ -56,6 +56,7 @@ const APP = [
   '0001_create_commerce_tables',
   '0002_create_webhook_tables',
   '0003_drop_products_assigned_to_index',
+  '0004_webhook_deliveries_hot_updates',
 ]
 const V1 = APP.at(-1)!
 const V2 = '9002_create_gift_cards'
