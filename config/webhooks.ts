@@ -32,9 +32,19 @@ const webhooksConfig = {
    * every worker): one slow endpoint takes at most 4 of the 64, one tenant
    * at most 16, the others keep flowing.
    */
-  concurrency: env.get('WEBHOOK_CONCURRENCY', 64),
+  concurrency: env.get('WEBHOOK_CONCURRENCY', 128),
   perEndpoint: env.get('WEBHOOK_ENDPOINT_CONCURRENCY', 4),
   perTenant: env.get('WEBHOOK_TENANT_CONCURRENCY', 16),
+
+  /**
+   * A delivery that finds its endpoint's slots taken waits for one in the
+   * process (app/webhooks/slots.ts) at most this long, so what it read is
+   * at most that much older when it is sent, and at most `slotWaiters` of
+   * one endpoint's deliveries wait so at once; beyond either, its job goes
+   * back to the queue for a moment (slotRetryDelay).
+   */
+  slotWaitMs: 1_000,
+  slotWaiters: 16,
 
   /** The contract's: any 2xx within 10 seconds is a success. */
   timeoutMs: 10_000,

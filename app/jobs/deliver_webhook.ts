@@ -7,7 +7,7 @@ import webhooksConfig from '#config/webhooks'
 import { openSecret, signatureHeader } from '#webhooks/signature'
 import { checkUrl, RefusedUrlError } from '#webhooks/url_guard'
 import { send, type SendResult } from '#webhooks/http_sender'
-import { acquireSlot, releaseSlot } from '#webhooks/slots'
+import { releaseSlot, waitForSlot } from '#webhooks/slots'
 import { WEBHOOK_LANE } from '#config/database'
 import { poolOf, type SliceLease } from '#tenancy/pool_slices'
 import { CombinedCalls } from '#helpers/combined_calls'
@@ -201,8 +201,10 @@ async function recordDelivered(tenantId: number, delivered: Delivered): Promise<
  *    database meanwhile, see `tenantWork`). A delivery no longer pending,
  *    or whose endpoint is gone, is done; one whose endpoint is disabled is
  *    `failed` (a second, ordinary transaction; rare);
- * 2. with a concurrency slot of the endpoint and of the tenant (or the job
- *    waits a moment: slotRetryDelay), and no database connection held,
+ * 2. with a concurrency slot of the endpoint and of the tenant (waited for
+ *    in the process for up to a second, `waitForSlot`; past that the job
+ *    goes back to the queue for a moment: slotRetryDelay), and no database
+ *    connection held,
  *    the URL is checked again on its resolved address and the signed POST
  *    is sent (over a kept-alive connection to that checked address, see
  *    http_sender.ts);
@@ -242,11 +244,17 @@ export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, tok
   }
 
   const owner = `${job.id}:${token ?? ''}`
-  const slot = await acquireSlot(tenantId, target.endpoint_id, owner, {
-    perEndpoint: webhooksConfig.perEndpoint,
-    perTenant: webhooksConfig.perTenant,
-    holdMs: webhooksConfig.timeoutMs + 5_000,
-  })
+  const slot = await waitForSlot(
+    tenantId,
+    target.endpoint_id,
+    owner,
+    {
+      perEndpoint: webhooksConfig.perEndpoint,
+      perTenant: webhooksConfig.perTenant,
+      holdMs: webhooksConfig.timeoutMs + 5_000,
+    },
+    { maxWaitMs: webhooksConfig.slotWaitMs, maxWaiters: webhooksConfig.slotWaiters }
+  )
   if (!slot) {
     // attemptsStarted counts every pick-up, the slot misses included
     const misses = Math.max(0, (job.attemptsStarted ?? 1) - job.attemptsMade - 1)

@@ -12,6 +12,13 @@ import { queuePrefix, queueRedis } from '#queue/queues'
  * A slot is a member of a sorted set scored by its expiry, so a worker that
  * dies holding one frees it when the score passes. Both keys share the
  * tenant's hash tag: one slot per script on Redis Cluster.
+ *
+ * A delivery that finds its endpoint's slots taken first waits for one in
+ * the process, briefly (`waitForSlot`): a burst of one endpoint's events (a
+ * batch of confirmed orders) then goes out as fast as the slots turn over,
+ * each release in this process handing its slot to the next waiter at
+ * once, instead of every event behind the first few going back to the
+ * queue, being read again and trying again later.
  */
 const ACQUIRE = `
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -56,5 +63,76 @@ export async function acquireSlot(
 }
 
 export async function releaseSlot(tenantId: number, endpointId: number, owner: string) {
-  await queueRedis().eval(RELEASE, 2, ...keys(tenantId, endpointId), owner)
+  const [endpointKey, tenantKey] = keys(tenantId, endpointId)
+  try {
+    await queueRedis().eval(RELEASE, 2, endpointKey, tenantKey, owner)
+  } finally {
+    wakeOne(endpointKey)
+  }
+}
+
+/**
+ * The deliveries of this process waiting for a slot, per endpoint key, in
+ * arrival order; each entry wakes its waiter.
+ */
+const waiting = new Map<string, Array<() => void>>()
+
+function wakeOne(endpointKey: string) {
+  const queue = waiting.get(endpointKey)
+  queue?.shift()?.()
+  if (queue?.length === 0) waiting.delete(endpointKey)
+}
+
+/**
+ * Waits until `wakeOne` for this endpoint or `ms`, whichever comes first.
+ */
+function nap(endpointKey: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const queue = waiting.get(endpointKey) ?? []
+    waiting.set(endpointKey, queue)
+    const wake = () => {
+      clearTimeout(timer)
+      const index = queue.indexOf(wake)
+      if (index !== -1) queue.splice(index, 1)
+      if (queue.length === 0 && waiting.get(endpointKey) === queue) waiting.delete(endpointKey)
+      resolve()
+    }
+    const timer = setTimeout(wake, ms)
+    queue.push(wake)
+  })
+}
+
+export interface SlotWait {
+  /** How long a delivery may wait in the process for a slot. */
+  maxWaitMs: number
+  /** How many deliveries of one endpoint may wait in the process at once. */
+  maxWaiters: number
+}
+
+/**
+ * acquireSlot, and when the slots are taken, waits for one in this
+ * process: woken by a release of the same endpoint here, or after a short
+ * nap (10 ms, doubling up to 100 ms) for slots held by other processes or
+ * by the tenant's other endpoints. Gives up (false) after `maxWaitMs`, or
+ * at once when `maxWaiters` deliveries of the endpoint already wait here,
+ * so the deliveries behind a hanging endpoint never take more of the
+ * process's concurrency than that: the caller then puts the job back in
+ * the queue.
+ */
+export async function waitForSlot(
+  tenantId: number,
+  endpointId: number,
+  owner: string,
+  limits: { perEndpoint: number; perTenant: number; holdMs: number },
+  { maxWaitMs, maxWaiters }: SlotWait
+): Promise<boolean> {
+  if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
+  const [endpointKey] = keys(tenantId, endpointId)
+  if ((waiting.get(endpointKey)?.length ?? 0) >= maxWaiters) return false
+  const deadline = Date.now() + maxWaitMs
+  for (let napMs = 10; Date.now() < deadline; napMs = Math.min(napMs * 2, 100)) {
+    await nap(endpointKey, Math.min(napMs, Math.max(1, deadline - Date.now())))
+    if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
+  }
+  return false
 }
