@@ -40,8 +40,9 @@ const webhooksConfig = {
    * A delivery that finds its endpoint's slots taken waits for one in the
    * process (app/webhooks/slots.ts) at most this long, so what it read is
    * at most that much older when it is sent, and at most `slotWaiters` of
-   * one endpoint's deliveries wait so at once; beyond either, its job goes
-   * back to the queue for a moment (slotRetryDelay).
+   * one endpoint's deliveries (and a quarter of `concurrency` in all) wait
+   * so at once; beyond either, its job goes back to the queue for a moment
+   * (slotRetryDelay).
    */
   slotWaitMs: 1_000,
   slotWaiters: 16,

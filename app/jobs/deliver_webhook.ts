@@ -253,7 +253,12 @@ export const deliverWebhook: JobHandler = async ({ tenantId, refId }, { job, tok
       perTenant: webhooksConfig.perTenant,
       holdMs: webhooksConfig.timeoutMs + 5_000,
     },
-    { maxWaitMs: webhooksConfig.slotWaitMs, maxWaiters: webhooksConfig.slotWaiters }
+    {
+      maxWaitMs: webhooksConfig.slotWaitMs,
+      maxWaiters: webhooksConfig.slotWaiters,
+      // a quarter of the process's deliveries at most wait for a slot
+      maxWaitingTotal: Math.floor(webhooksConfig.concurrency / 4),
+    }
   )
   if (!slot) {
     // attemptsStarted counts every pick-up, the slot misses included

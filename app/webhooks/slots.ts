@@ -72,15 +72,16 @@ export async function releaseSlot(tenantId: number, endpointId: number, owner: s
 }
 
 /**
- * The deliveries of this process waiting for a slot, per endpoint key, in
- * arrival order; each entry wakes its waiter.
+ * The deliveries of this process napping for a slot, per endpoint key, in
+ * arrival order (each entry wakes its nap), and how many deliveries wait,
+ * per endpoint key and in all (napping or trying again).
  */
-const waiting = new Map<string, Array<() => void>>()
+const napping = new Map<string, Array<() => void>>()
+const waitersOf = new Map<string, number>()
+let waitingTotal = 0
 
 function wakeOne(endpointKey: string) {
-  const queue = waiting.get(endpointKey)
-  queue?.shift()?.()
-  if (queue?.length === 0) waiting.delete(endpointKey)
+  napping.get(endpointKey)?.[0]?.()
 }
 
 /**
@@ -88,13 +89,12 @@ function wakeOne(endpointKey: string) {
  */
 function nap(endpointKey: string, ms: number): Promise<void> {
   return new Promise((resolve) => {
-    const queue = waiting.get(endpointKey) ?? []
-    waiting.set(endpointKey, queue)
+    const queue = napping.get(endpointKey) ?? []
+    napping.set(endpointKey, queue)
     const wake = () => {
       clearTimeout(timer)
-      const index = queue.indexOf(wake)
-      if (index !== -1) queue.splice(index, 1)
-      if (queue.length === 0 && waiting.get(endpointKey) === queue) waiting.delete(endpointKey)
+      queue.splice(queue.indexOf(wake), 1)
+      if (queue.length === 0) napping.delete(endpointKey)
       resolve()
     }
     const timer = setTimeout(wake, ms)
@@ -107,6 +107,8 @@ export interface SlotWait {
   maxWaitMs: number
   /** How many deliveries of one endpoint may wait in the process at once. */
   maxWaiters: number
+  /** How many deliveries may wait in the process at once, all endpoints together. */
+  maxWaitingTotal: number
 }
 
 /**
@@ -114,25 +116,35 @@ export interface SlotWait {
  * process: woken by a release of the same endpoint here, or after a short
  * nap (10 ms, doubling up to 100 ms) for slots held by other processes or
  * by the tenant's other endpoints. Gives up (false) after `maxWaitMs`, or
- * at once when `maxWaiters` deliveries of the endpoint already wait here,
- * so the deliveries behind a hanging endpoint never take more of the
- * process's concurrency than that: the caller then puts the job back in
- * the queue.
+ * at once when `maxWaiters` deliveries of the endpoint, or
+ * `maxWaitingTotal` of any, already wait here, so the deliveries behind a
+ * hanging endpoint never take more of the process's concurrency than that:
+ * the caller then puts the job back in the queue.
  */
 export async function waitForSlot(
   tenantId: number,
   endpointId: number,
   owner: string,
   limits: { perEndpoint: number; perTenant: number; holdMs: number },
-  { maxWaitMs, maxWaiters }: SlotWait
+  { maxWaitMs, maxWaiters, maxWaitingTotal }: SlotWait
 ): Promise<boolean> {
   if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
   const [endpointKey] = keys(tenantId, endpointId)
-  if ((waiting.get(endpointKey)?.length ?? 0) >= maxWaiters) return false
-  const deadline = Date.now() + maxWaitMs
-  for (let napMs = 10; Date.now() < deadline; napMs = Math.min(napMs * 2, 100)) {
-    await nap(endpointKey, Math.min(napMs, Math.max(1, deadline - Date.now())))
-    if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
+  const waiters = waitersOf.get(endpointKey) ?? 0
+  if (waiters >= maxWaiters || waitingTotal >= maxWaitingTotal) return false
+  waitersOf.set(endpointKey, waiters + 1)
+  waitingTotal++
+  try {
+    const deadline = Date.now() + maxWaitMs
+    for (let napMs = 10; Date.now() < deadline; napMs = Math.min(napMs * 2, 100)) {
+      await nap(endpointKey, Math.min(napMs, Math.max(1, deadline - Date.now())))
+      if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
+    }
+    return false
+  } finally {
+    waitingTotal--
+    const left = (waitersOf.get(endpointKey) ?? 1) - 1
+    if (left > 0) waitersOf.set(endpointKey, left)
+    else waitersOf.delete(endpointKey)
   }
-  return false
 }
