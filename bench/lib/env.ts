@@ -41,6 +41,7 @@ const KEYS = [
   'DB_POOL_SLICES',
   'DB_CONNECTION_MAX_TENANTS',
   'WEBHOOK_DB_POOL_MAX',
+  'WEBHOOK_CONCURRENCY',
   'REDIS_HOST',
   'REDIS_PORT',
   'REDIS_PASSWORD',
@@ -136,6 +137,8 @@ export function benchEnv(): BenchEnv {
     }),
     // e.g. WEBHOOK_DB_POOL_MAX=0 to measure deliveries without their lane of the pool
     ...(base.WEBHOOK_DB_POOL_MAX && { WEBHOOK_DB_POOL_MAX: base.WEBHOOK_DB_POOL_MAX }),
+    // e.g. WEBHOOK_CONCURRENCY=64 to measure deliveries with fewer in flight per tenant
+    ...(base.WEBHOOK_CONCURRENCY && { WEBHOOK_CONCURRENCY: base.WEBHOOK_CONCURRENCY }),
     REDIS_HOST: base.REDIS_HOST,
     REDIS_PORT: base.REDIS_PORT,
     REDIS_PASSWORD: base.REDIS_PASSWORD ?? '',
