@@ -25,17 +25,23 @@ const SEAL_FORMULA = `pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
           || tenant::text || ':' || pg_catalog.pg_backend_pid()::text || ':'
           || extract(epoch from pg_catalog.transaction_timestamp())::text, 'UTF8')), 'hex')`
 
-export default class extends BaseSchema {
-  async up() {
-    this.schema.raw(`
+/**
+ * `tenancy.enter` as this migration defines it (`lean`), or as migration
+ * 0004 did: the same checks and settings, and exactly these differences.
+ */
+function enterFunction(lean: boolean): string {
+  const pg = lean ? 'pg_catalog.' : ''
+  const setClause = lean ? '' : ' set search_path = pg_catalog, pg_temp'
+  const seal = lean ? SEAL_FORMULA : 'tenancy.seal(tenant)'
+  return `
       create or replace function tenancy.enter(tenant bigint) returns text
-      language plpgsql volatile security definer as $$
+      language plpgsql volatile security definer${setClause} as $$
       declare
         tenant_status text;
         secret text;
       begin
-        if pg_catalog.statement_timestamp() <> pg_catalog.transaction_timestamp()
-           or coalesce(pg_catalog.current_setting('tenancy.tenant_id', true), '') <> '' then
+        if ${pg}statement_timestamp() <> ${pg}transaction_timestamp()
+           or coalesce(${pg}current_setting('tenancy.tenant_id', true), '') <> '' then
           raise exception 'a tenant is entered only by the first statement of its transaction'
             using errcode = '42501';
         end if;
@@ -43,32 +49,19 @@ export default class extends BaseSchema {
         if tenant_status is null then
           return null;
         end if;
-        select s.value into secret from tenancy.secret s;
-        perform pg_catalog.set_config('tenancy.tenant_id', tenant::text, true);
-        perform pg_catalog.set_config('tenancy.seal', ${SEAL_FORMULA}, true);
+        ${lean ? 'select s.value into secret from tenancy.secret s;' : ''}
+        perform ${pg}set_config('tenancy.tenant_id', tenant::text, true);
+        perform ${pg}set_config('tenancy.seal', ${seal}, true);
         return tenant_status;
-      end $$`)
+      end $$`
+}
+
+export default class extends BaseSchema {
+  async up() {
+    this.schema.raw(enterFunction(true))
   }
 
   async down() {
-    this.schema.raw(`
-      create or replace function tenancy.enter(tenant bigint) returns text
-      language plpgsql volatile security definer set search_path = pg_catalog, pg_temp as $$
-      declare
-        tenant_status text;
-      begin
-        if statement_timestamp() <> transaction_timestamp()
-           or coalesce(current_setting('tenancy.tenant_id', true), '') <> '' then
-          raise exception 'a tenant is entered only by the first statement of its transaction'
-            using errcode = '42501';
-        end if;
-        select t.status into tenant_status from public.tenants t where t.id = tenant;
-        if tenant_status is null then
-          return null;
-        end if;
-        perform set_config('tenancy.tenant_id', tenant::text, true);
-        perform set_config('tenancy.seal', tenancy.seal(tenant), true);
-        return tenant_status;
-      end $$`)
+    this.schema.raw(enterFunction(false))
   }
 }
