@@ -2,7 +2,7 @@ import { BaseSchema } from '@adonisjs/lucid/schema'
 
 /**
  * The tenant entry without its two SET clauses (docs/design/isolation.md,
- * "Entry cost").
+ * "Cost").
  *
  * `tenancy.enter` ran with `set search_path = pg_catalog, pg_temp` and
  * called `tenancy.seal`, a SQL function with the same clause. A function's

@@ -12,9 +12,11 @@ import { BaseSchema } from '@adonisjs/lucid/schema'
  *   primary key for "these ids, still pending", reading every pending
  *   delivery of the tenant, and the index entries of every delivery ever
  *   made, for each outcome.
- * - Pages are filled to 70 %, so an outcome's new row version fits on the
- *   page of the old one: a HOT update, no index entry written at all (the
- *   setting applies to pages written from now on).
+ * - Pages are filled to 70 %, so an outcome's new row version can go on
+ *   the page of the old one: a HOT update, no index entry written at all
+ *   (109 of 200 outcomes recorded at once, in a test; page pruning frees
+ *   the room again without a vacuum). The setting applies to pages written
+ *   from now on.
  *
  * One statement per step (Citus forwards DROP INDEX verbatim; one
  * subcommand per ALTER TABLE).
