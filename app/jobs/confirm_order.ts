@@ -3,7 +3,7 @@ import { movementCtes } from '#services/stock_ledger'
 import type { JobData, JobResult } from '#queue/queues'
 import { outboxDoneManySql, outboxRefsSql } from '#queue/outbox'
 import { JOBS } from '#queue/jobs'
-import { recordOrderEvent } from '#services/order_events'
+import { recordOrderEvents } from '#services/order_events'
 import { subscribersOf } from '#webhooks/record_event'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 
@@ -144,8 +144,9 @@ export async function confirmOrderJob(data: JobData): Promise<JobResult> {
  *
  * Four round trips whatever the number of orders and lines: BEGIN with the
  * tenant entry; the locks and reads; the ledger, the final states and the
- * outbox in one statement; COMMIT (plus the events, when an endpoint
- * subscribes to them).
+ * outbox in one statement; COMMIT (plus, when an endpoint subscribes to
+ * them, two per outcome for the events of the whole batch: the orders'
+ * read and the events' statement).
  */
 export async function confirmOrders(
   { tenantId, refId: orderId }: JobData,
@@ -171,10 +172,12 @@ export async function confirmOrders(
         confirmed: rows[0]?.confirmed_subscribed === true,
         rejected: rows[0]?.rejected_subscribed === true,
       }
-      for (const decision of decisions) {
-        if (subscribed[decision.status]) {
-          await recordOrderEvent(`order.${decision.status}`, decision.orderId)
-        }
+      for (const status of ['confirmed', 'rejected'] as const) {
+        if (!subscribed[status]) continue
+        const ids = decisions
+          .filter((decision) => decision.status === status)
+          .map((decision) => decision.orderId)
+        await recordOrderEvents(`order.${status}`, ids)
       }
 
       const own = decisions.find((decision) => decision.orderId === orderId)

@@ -2,7 +2,7 @@ import db from '@adonisjs/lucid/services/db'
 import { tenantQuery } from '#tenancy/context'
 import { ORDER_COLUMNS, type OrderRow } from '#models/order'
 import OrderTransformer from '#transformers/order_transformer'
-import { recordWebhookEvent, subscribersOf } from '#webhooks/record_event'
+import { recordWebhookEvents, subscribersOf } from '#webhooks/record_event'
 
 export type OrderEvent =
   'order.confirmed' | 'order.rejected' | 'order.cancelled' | 'order.shipped' | 'order.delivered'
@@ -15,14 +15,29 @@ export type OrderEvent =
  * order it has just read.
  */
 export async function recordOrderEvent(type: OrderEvent, orderId: number) {
-  const row: OrderRow | undefined = await tenantQuery('orders as o')
+  await recordOrderEvents(type, [orderId])
+}
+
+/**
+ * The same for several orders that went through the same change (a
+ * confirmation batch): one read of them all and one statement for all
+ * their events, whatever their number; the events in the order of `orderIds`.
+ */
+export async function recordOrderEvents(type: OrderEvent, orderIds: number[]) {
+  if (orderIds.length === 0) return
+  const rows: OrderRow[] = await tenantQuery('orders as o')
     .select(db.raw(ORDER_COLUMNS))
-    .where('o.id', orderId)
+    .whereIn('o.id', orderIds)
     .whereExists((query) => {
       query
         .from('webhook_endpoints as e')
         .whereRaw('e.is_active and e.events && ?::text[]', [subscribersOf(type)])
     })
-    .first()
-  if (row) await recordWebhookEvent(type, new OrderTransformer(row).toObject())
+  if (rows.length === 0) return
+  const byId = new Map(rows.map((row) => [Number(row.id), row]))
+  const ordered = orderIds.flatMap((id) => {
+    const row = byId.get(id)
+    return row ? [new OrderTransformer(row).toObject()] : []
+  })
+  await recordWebhookEvents(type, ordered)
 }

@@ -28,7 +28,20 @@ export async function recordWebhookEvent(
   type: WebhookEventType,
   data: unknown
 ): Promise<RecordedEvent> {
-  return insertEvent(type, data, {
+  const [recorded] = await recordWebhookEvents(type, [data])
+  return recorded
+}
+
+/**
+ * Several events of one type in one statement (the orders a confirmation
+ * batch decided): as many `recordWebhookEvent` calls would record, in
+ * the order given, with one round trip instead of one each.
+ */
+export async function recordWebhookEvents(
+  type: WebhookEventType,
+  data: unknown[]
+): Promise<RecordedEvent[]> {
+  return insertEvents(type, data, {
     sql: 'e.is_active and e.events && ?::text[]',
     bindings: [subscribersOf(type)],
   })
@@ -46,55 +59,68 @@ export function subscribersOf(type: WebhookEventType): string {
  * A `ping` event for one endpoint (POST /api/webhooks/:id/ping/).
  */
 export async function recordPing(endpointId: number): Promise<RecordedEvent> {
-  return insertEvent(
-    PING_EVENT,
-    { endpoint_id: endpointId },
-    { sql: 'e.id = ?', bindings: [endpointId] }
-  )
+  const [recorded] = await insertEvents(PING_EVENT, [{ endpoint_id: endpointId }], {
+    sql: 'e.id = ?',
+    bindings: [endpointId],
+  })
+  return recorded
 }
 
-async function insertEvent(
+async function insertEvents(
   type: string,
-  data: unknown,
+  data: unknown[],
   target: { sql: string; bindings: unknown[] }
-): Promise<RecordedEvent> {
+): Promise<RecordedEvent[]> {
+  if (data.length === 0) return []
   const { trx, tenantId } = currentTenant()
-  const eventId = newEventId()
   const createdAt = new Date().toISOString()
-  const body = JSON.stringify({
-    id: eventId,
-    type,
-    created_at: createdAt,
-    tenant_id: tenantId,
-    data,
+  const events = data.map((item, position) => {
+    const uid = newEventId()
+    const body = JSON.stringify({
+      id: uid,
+      type,
+      created_at: createdAt,
+      tenant_id: tenantId,
+      data: item,
+    })
+    return { position, uid, body }
   })
   const job = JOBS['deliver-webhook']
 
   // The subscribed endpoints are read once, into a materialized CTE, and
-  // the inserts select from it rather than from a tenant table: on Citus
-  // an INSERT … SELECT from a tenant table of a distributed schema runs on
-  // the worker, whose copy of an identity column's sequence the runtime
-  // role has no privilege on (citusdata/citus#6694), while one from an
-  // intermediate result runs on the coordinator, as a plain INSERT does.
-  const { rows } = await trx.rawQuery<{ rows: { id: number }[] }>(
+  // the inserts select from it and from the statement's input rather than
+  // from a tenant table: on Citus an INSERT … SELECT from a tenant table of
+  // a distributed schema runs on the worker, whose copy of an identity
+  // column's sequence the runtime role has no privilege on
+  // (citusdata/citus#6694), while one from an intermediate result runs on
+  // the coordinator, as a plain INSERT does. Events get their ids in the
+  // order given, and each event's deliveries follow in endpoint order.
+  const { rows } = await trx.rawQuery<{ rows: { id: number; uid: string }[] }>(
     `with subscribed as materialized (
        select e.id from webhook_endpoints e where ${target.sql}
+     ), input as materialized (
+       select * from json_to_recordset(?::json) as x(position int, uid text, body text)
      ), event as (
        insert into webhook_events (uid, type, body, created_at)
-       select ?, ?, ?, ?::timestamptz
+       select input.uid, ?, input.body, ?::timestamptz from input
        where exists (select 1 from subscribed)
-       returning id
+       order by input.position
+       returning id, uid
      ), delivery as (
        insert into webhook_deliveries (endpoint_id, event_id)
        select subscribed.id, event.id from subscribed cross join event
-       order by subscribed.id
-       returning id
+       order by event.id, subscribed.id
+       returning id, event_id
      ), outbox_rows as (
        ${outboxInsertSql(job.name, 'delivery')}
      )
-     select id from delivery`,
-    [...target.bindings, eventId, type, body, createdAt] as never
+     select delivery.id, event.uid from delivery join event on event.id = delivery.event_id
+     order by delivery.id`,
+    [...target.bindings, JSON.stringify(events), type, createdAt] as never
   )
   for (const row of rows) relayAfterCommit(job, row.id)
-  return { eventId, deliveryIds: rows.map((row) => row.id) }
+  return events.map(({ uid }) => ({
+    eventId: uid,
+    deliveryIds: rows.filter((row) => row.uid === uid).map((row) => row.id),
+  }))
 }

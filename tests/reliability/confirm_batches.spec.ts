@@ -22,6 +22,7 @@ import { CONFIRM_BATCH_SIZE, confirmOrder, confirmOrders } from '#jobs/confirm_o
 import { queue, queueRedis } from '#queue/queues'
 import { counterKey } from '#queue/fairness'
 import { quoteIdent, tenantSchema } from '#tenancy/schema'
+import { deliveriesOf } from '#tests/support/webhooks'
 
 /**
  * A confirmation job takes its own order and up to CONFIRM_BATCH_SIZE - 1
@@ -217,6 +218,69 @@ test.group('Reliability: confirming orders in batches', (group) => {
     // Confirming the last order afterwards: nothing left, nothing moves.
     assert.equal(await confirmOrder({ tenantId: tenant.id, refId: ids[5] }), 'skipped')
     assert.lengthOf(await movementsOf(tenant.id, { kind: 'order' }), 4)
+  })
+
+  test('one batch records the event of every order it decides, each with its deliveries', async ({
+    client,
+    assert,
+  }) => {
+    const owner = tenant.owner.token
+    const subscribe = async (events: string[]) => {
+      const response = await client
+        .post('/api/webhooks/')
+        .bearerToken(owner)
+        .json({ url: 'http://127.0.0.1:9/hooks', events })
+      response.assertStatus(201)
+      return response.body().id as number
+    }
+    const both = await subscribe(['order.confirmed', 'order.rejected'])
+    const rejectedOnly = await subscribe(['order.rejected'])
+    await subscribe(['order.shipped'])
+
+    const product = await givenProduct(tenant, { stock: 2 })
+    const customer = customers[0]
+    const ids: number[] = []
+    for (let index = 0; index < 5; index++) {
+      ids.push(await place(client, customer, [{ product_id: product.id, qty: 1 }]))
+    }
+    const result = await confirmOrders({ tenantId: tenant.id, refId: ids[0] }, CONFIRM_BATCH_SIZE)
+    assert.lengthOf(result.batch, 4)
+
+    const { rows: events } = await db.rawQuery(
+      `select id, uid, type, body from ${schemaOf(tenant.id)}.webhook_events
+       where type <> 'order.created' order by id`
+    )
+    // The orders in id order within each outcome: 2 confirmed, 3 rejected.
+    assert.deepEqual(
+      events.map((event: any) => [event.type, JSON.parse(event.body).data.id]),
+      [
+        ['order.confirmed', ids[0]],
+        ['order.confirmed', ids[1]],
+        ['order.rejected', ids[2]],
+        ['order.rejected', ids[3]],
+        ['order.rejected', ids[4]],
+      ]
+    )
+    for (const [index, event] of events.entries()) {
+      const body = JSON.parse(event.body)
+      assert.equal(body.id, event.uid)
+      assert.equal(body.tenant_id, tenant.id)
+      // The order as the API shows it after the batch.
+      const shown = await client.get(`/api/orders/${ids[index]}/`).bearerToken(owner)
+      assert.deepEqual(body.data, shown.body())
+    }
+    assert.lengthOf(new Set(events.map((event: any) => event.uid)), 5)
+
+    const deliveries = await deliveriesOf(tenant.id)
+    const byEvent = (uid: string) =>
+      deliveries.filter((delivery) => delivery.uid === uid).map((d) => d.endpoint_id)
+    assert.deepEqual(byEvent(events[0].uid), [both])
+    assert.deepEqual(byEvent(events[1].uid), [both])
+    for (const event of events.slice(2)) assert.deepEqual(byEvent(event.uid), [both, rejectedOnly])
+    const { rows } = await db.rawQuery(
+      `select count(*)::int as n from ${schemaOf(tenant.id)}.outbox where job = 'deliver-webhook'`
+    )
+    assert.equal(rows[0].n, deliveries.length)
   })
 
   test('a job whose order another job confirmed in its batch is skipped, with no second movement', async ({
