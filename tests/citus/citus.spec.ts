@@ -548,6 +548,68 @@ test.group('Citus: the product on a real cluster', (group) => {
     }
   })
 
+  test('a confirmation batch records the events of all its orders in one statement', async ({
+    assert,
+  }) => {
+    const { access: owner, tenant } = await register(assert)
+    const customer = await registerCustomer(assert, tenant.slug)
+    const api = client(assert)
+    const product = await createProduct(assert, owner, 3)
+    const receiver = await startReceiver(() => 204)
+    try {
+      const created = await api
+        .post('/api/webhooks/')
+        .bearerToken(owner)
+        .json({ url: receiver.url, events: ['order.confirmed', 'order.rejected'] })
+      created.assertStatus(201)
+      const endpoint = created.body() as { id: number; secret: string }
+
+      // A backlog of six orders for three units, then one worker taking one
+      // job at a time: its first job decides the six in one batch.
+      await workerProcess.kill('SIGTERM')
+      const ids: number[] = []
+      for (let count = 0; count < 6; count++) {
+        const placed = await api
+          .post('/api/orders/')
+          .bearerToken(customer)
+          .json({ items: [{ product_id: product.id, qty: 1 }] })
+        placed.assertStatus(202)
+        ids.push(placed.body().id)
+      }
+      workerProcess = await spawnWorker({ ...cluster.env, WORKER_CONCURRENCY: '1' })
+
+      const deliveries = await eventually(
+        () =>
+          cluster.query(
+            `select d.status, e.type, e.uid, e.body from "tenant_${tenant.id}".webhook_deliveries d
+             join "tenant_${tenant.id}".webhook_events e on e.id = d.event_id order by e.id`
+          ),
+        (rows) => rows.length === 6 && rows.every((row) => row.status === 'delivered')
+      )
+      assert.deepEqual(
+        deliveries.map((row) => [row.type, JSON.parse(row.body).data.id]),
+        [
+          ...ids.slice(0, 3).map((id) => ['order.confirmed', id]),
+          ...ids.slice(3).map((id) => ['order.rejected', id]),
+        ]
+      )
+      const [batches] = await cluster.query(
+        `select count(distinct updated_at)::int as n from "tenant_${tenant.id}".orders`
+      )
+      assert.equal(batches.n, 1)
+      assert.lengthOf(receiver.requests, 6)
+      for (const request of receiver.requests) assert.isTrue(verifiedBy(endpoint.secret, request))
+      assert.sameMembers(
+        receiver.requests.map((request) => request.headers['webhook-id']),
+        deliveries.map((row) => row.uid)
+      )
+      const deleted = await api.delete(`/api/webhooks/${endpoint.id}/`).bearerToken(owner)
+      deleted.assertStatus(204)
+    } finally {
+      await receiver.close()
+    }
+  })
+
   test('tenant migrations with index statements apply, roll back and apply again', async ({
     assert,
   }) => {
