@@ -17,7 +17,6 @@ import { ALL_EVENTS, PING_EVENT, type WebhookEventType } from '#webhooks/events'
  */
 export interface RecordedEvent {
   eventId: string
-  deliveryIds: number[]
 }
 
 export function newEventId(): string {
@@ -95,7 +94,7 @@ async function insertEvents(
   // (citusdata/citus#6694), while one from an intermediate result runs on
   // the coordinator, as a plain INSERT does. Events get their ids in the
   // order given, and each event's deliveries follow in endpoint order.
-  const { rows } = await trx.rawQuery<{ rows: { id: number; uid: string }[] }>(
+  const { rows } = await trx.rawQuery<{ rows: { id: number }[] }>(
     `with subscribed as materialized (
        select e.id from webhook_endpoints e where ${target.sql}
      ), input as materialized (
@@ -105,22 +104,18 @@ async function insertEvents(
        select input.uid, ?, input.body, ?::timestamptz from input
        where exists (select 1 from subscribed)
        order by input.position
-       returning id, uid
+       returning id
      ), delivery as (
        insert into webhook_deliveries (endpoint_id, event_id)
        select subscribed.id, event.id from subscribed cross join event
        order by event.id, subscribed.id
-       returning id, event_id
+       returning id
      ), outbox_rows as (
        ${outboxInsertSql(job.name, 'delivery')}
      )
-     select delivery.id, event.uid from delivery join event on event.id = delivery.event_id
-     order by delivery.id`,
+     select id from delivery`,
     [...target.bindings, JSON.stringify(events), type, createdAt] as never
   )
   for (const row of rows) relayAfterCommit(job, row.id)
-  return events.map(({ uid }) => ({
-    eventId: uid,
-    deliveryIds: rows.filter((row) => row.uid === uid).map((row) => row.id),
-  }))
+  return events.map(({ uid }) => ({ eventId: uid }))
 }
