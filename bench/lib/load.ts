@@ -1,3 +1,5 @@
+import { Agent, request } from 'node:http'
+import { performance } from 'node:perf_hooks'
 import autocannon from 'autocannon'
 import { percentile } from './stats.ts'
 
@@ -41,6 +43,10 @@ export interface LoadResult {
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
+  // A rate is a steady one (see pacedLoad), not autocannon's burst per second.
+  if (options.overallRate !== undefined) {
+    return pacedLoad({ ...options, overallRate: options.overallRate })
+  }
   const expect = options.expect ?? ((status: number) => status >= 200 && status < 300)
   const latencies: number[] = []
   const statuses: Record<string, number> = {}
@@ -67,7 +73,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   }
   if (options.amount !== undefined) settings.amount = options.amount
   else settings.duration = options.duration ?? 10
-  if (options.overallRate !== undefined) settings.overallRate = options.overallRate
   const instance = autocannon(settings)
   ;(instance as unknown as NodeJS.EventEmitter).on(
     'response',
@@ -92,6 +97,136 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     statuses,
     errors: result.errors,
     timeouts: result.timeouts,
+    seconds,
+    latencies,
+  }
+}
+
+/** How long a request may take before it counts as a timeout (as autocannon's `timeout`). */
+const TIMEOUT_MS = 10_000
+
+/**
+ * An open-loop load at a steady rate: request `i` is due at
+ * `start + i / rate`, whatever the answers before it took, so 200/s means
+ * one request every 5 ms, not a burst of 200 at the top of each second.
+ *
+ * autocannon's `overallRate` is such a burst: each connection sends its
+ * share of the second back to back as soon as its one-second interval
+ * fires, and every connection's interval starts together, so the whole
+ * second's requests leave at once (node_modules/autocannon/lib/httpClient.js,
+ * `reqsMadeThisSecond`). A rate target is about a steady rate; a server
+ * draining a burst each second measures the burst.
+ *
+ * `connections` bounds the sockets (a keep-alive agent): a request due
+ * while every socket is busy waits in the agent, and its latency is
+ * measured from the time it was due, not from when it left, so a server
+ * that falls behind shows it in the percentiles (no coordinated omission).
+ * The result has the shape of `load()`'s; `rps` is the served responses
+ * over the time from the first request to the last answer.
+ */
+export async function pacedLoad(
+  options: LoadOptions & { overallRate: number }
+): Promise<LoadResult> {
+  const expect = options.expect ?? ((status: number) => status >= 200 && status < 300)
+  const total = options.amount ?? Math.round((options.duration ?? 10) * options.overallRate)
+  const interval = 1000 / options.overallRate
+  const target = new URL(options.url)
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections })
+  const latencies: number[] = []
+  const statuses: Record<string, number> = {}
+  let served = 0
+  let responses = 0
+  let errors = 0
+  let timeouts = 0
+  let sent = 0
+  let lastAnswer = 0
+
+  const template = (): autocannon.Request => ({
+    method: options.method ?? 'GET',
+    path: options.path,
+    headers: {
+      'content-type': 'application/json',
+      'accept': 'application/json',
+      ...options.headers,
+    },
+    ...(options.body !== undefined && { body: options.body }),
+  })
+
+  const send = (due: number) =>
+    new Promise<void>((resolve) => {
+      const req = options.setupRequest ? options.setupRequest(template()) : template()
+      const body = req.body === undefined ? undefined : Buffer.from(String(req.body))
+      const headers: Record<string, string> = { ...(req.headers as Record<string, string>) }
+      if (body) headers['content-length'] = String(body.length)
+      let settled = false
+      const finish = (outcome: 'answer' | 'error' | 'timeout', status?: number) => {
+        if (settled) return
+        settled = true
+        lastAnswer = performance.now()
+        if (outcome === 'error') errors++
+        else if (outcome === 'timeout') timeouts++
+        else {
+          responses++
+          statuses[status!] = (statuses[status!] ?? 0) + 1
+          if (expect(status!)) {
+            served++
+            latencies.push(lastAnswer - due)
+          }
+          options.onResponse?.(status!, responses)
+        }
+        resolve()
+      }
+      const outgoing = request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.path ?? options.path,
+          headers,
+          timeout: TIMEOUT_MS,
+        },
+        (res) => {
+          res.resume()
+          res.on('end', () => finish('answer', res.statusCode))
+          res.on('error', () => finish('error'))
+        }
+      )
+      outgoing.on('timeout', () => {
+        outgoing.destroy()
+        finish('timeout')
+      })
+      outgoing.on('error', () => finish('error'))
+      outgoing.end(body)
+    })
+
+  const start = performance.now()
+  const inFlight: Promise<void>[] = []
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const now = performance.now()
+      while (sent < total && start + sent * interval <= now) {
+        inFlight.push(send(start + sent * interval))
+        sent++
+      }
+      if (sent >= total) return done()
+      setTimeout(tick, Math.max(0, start + sent * interval - performance.now()))
+    }
+    tick()
+  })
+  await Promise.all(inFlight)
+  agent.destroy()
+
+  const seconds = Math.max(lastAnswer - start, 0) / 1000
+  return {
+    rps: seconds > 0 ? served / seconds : 0,
+    served,
+    responses,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    statuses,
+    errors,
+    timeouts,
     seconds,
     latencies,
   }

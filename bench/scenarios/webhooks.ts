@@ -29,11 +29,11 @@ const METRICS: Array<[string, string?]> = [
 const DELIVERY_CONCURRENCY = 32
 
 /**
- * Connections of the steady load. autocannon splits `overallRate` across
- * them and each waits for its answer before the next request, so 20
- * connections reach 200/s only while an order answers within 100 ms; with
- * 100, the rate holds up to 500 ms per answer on a busy machine (the rate,
- * not the connection count, is what the target is about).
+ * Sockets of the steady load (lib/load.ts paces it: one request every
+ * 1/rate s). They bound the requests in flight, so they must cover the
+ * rate times an answer's time on a busy machine: 100 hold 200/s up to
+ * 500 ms per answer (a request due while all are busy waits for one, and
+ * that wait counts in its latency).
  */
 const STEADY_CONNECTIONS = 100
 
