@@ -131,7 +131,9 @@ export async function pacedLoad(
   const total = options.amount ?? Math.round((options.duration ?? 10) * options.overallRate)
   const interval = 1000 / options.overallRate
   const target = new URL(options.url)
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections })
+  // fifo: every socket is used in turn, so none sits idle long enough for
+  // the server to close it just as it is reused (a reset request)
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections, scheduling: 'fifo' })
   const latencies: number[] = []
   const statuses: Record<string, number> = {}
   let served = 0
