@@ -33,6 +33,13 @@ const webhooksConfig = {
    * at most 16, the others keep flowing.
    */
   concurrency: env.get('WEBHOOK_CONCURRENCY', 128),
+  /**
+   * Deliveries a worker process runs at once while the queue keeps up
+   * (no backlog): fewer than `concurrency`, which it takes while jobs
+   * wait (app/queue/adaptive_concurrency.ts). At or above `concurrency`:
+   * always `concurrency`.
+   */
+  steadyConcurrency: env.get('WEBHOOK_STEADY_CONCURRENCY', 32),
   perEndpoint: env.get('WEBHOOK_ENDPOINT_CONCURRENCY', 4),
   perTenant: env.get('WEBHOOK_TENANT_CONCURRENCY', 16),
 

@@ -204,6 +204,7 @@ const env = await Env.create(APP_ROOT, {
   WEBHOOK_BACKOFF_MAX_MS: Env.schema.number.optional(),
   WEBHOOK_RETRY_WINDOW_MS: Env.schema.number.optional(),
   WEBHOOK_CONCURRENCY: Env.schema.number.optional(),
+  WEBHOOK_STEADY_CONCURRENCY: Env.schema.number.optional(),
   WEBHOOK_ENDPOINT_CONCURRENCY: Env.schema.number.optional(),
   WEBHOOK_TENANT_CONCURRENCY: Env.schema.number.optional(),
 

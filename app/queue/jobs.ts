@@ -46,8 +46,12 @@ export const QUEUES = {
   // HTTP-bound, no database connection held during the call: its own
   // concurrency (WEBHOOK_CONCURRENCY, several times the orders'), per
   // endpoint and tenant limited by slots (app/webhooks/slots.ts).
+  // A backlog drains at WEBHOOK_CONCURRENCY; while the queue keeps up,
+  // WEBHOOK_STEADY_CONCURRENCY (lower: bursts queue in Redis, in fairness
+  // order, instead of all contending at once).
   'webhooks': {
     concurrency: () => webhooksConfig.concurrency,
+    steadyConcurrency: () => webhooksConfig.steadyConcurrency,
     settings: {
       backoffStrategy: (_attempts, _type, error) =>
         (error as { delayMs?: number } | undefined)?.delayMs ?? webhooksConfig.backoffBaseMs,

@@ -227,6 +227,11 @@ export interface JobDefinition extends JobSpec {
  */
 export interface QueueDefinition {
   concurrency: (workerConcurrency: number) => number
+  /**
+   * A lower concurrency while the queue keeps up; `concurrency` is then
+   * the ceiling, taken while a backlog waits (app/queue/adaptive_concurrency.ts).
+   */
+  steadyConcurrency?: () => number
   settings?: import('bullmq').AdvancedOptions
 }
 

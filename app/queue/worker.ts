@@ -8,6 +8,7 @@ import { classify, InvalidJobDataError, isPermanent } from '#queue/job_errors'
 import { startSweeper } from '#queue/sweeper'
 import { withLogger } from '#logging/log_context'
 import { startPoolRefill } from '#queue/pool_refill'
+import { adaptConcurrency } from '#queue/adaptive_concurrency'
 import {
   closeConnection,
   jobId,
@@ -246,16 +247,19 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
   const failures: WorkerHandle['failures'] = []
   const { registry } = options
   const connections: ConnectionOptions[] = []
+  const adapters: { stop(): void }[] = []
   const workers = Object.entries(registry.queues).map(([queueName, definition]) => {
     const connection = queueConnection({ ...options.connection, maxRetriesPerRequest: null })
     connections.push(connection)
+    const concurrency = definition.concurrency(options.concurrency)
+    const steady = definition.steadyConcurrency?.()
     const worker = new Worker(
       queueName,
       (job, token) => processJob(registry, job, queueName, token),
       {
         connection,
         prefix: queuePrefix(),
-        concurrency: definition.concurrency(options.concurrency),
+        concurrency: steady !== undefined ? Math.min(steady, concurrency) : concurrency,
         settings: definition.settings,
         lockDuration: LOCK_DURATION_MS,
         stalledInterval: STALLED_INTERVAL_MS,
@@ -279,6 +283,16 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
       }
       logger.error({ err: error, queue: queueName }, 'worker error')
     })
+    if (steady !== undefined) {
+      adapters.push(
+        adaptConcurrency(worker, queue(queueName as QueueName), {
+          steady,
+          max: concurrency,
+          onChange: (value, backlog) =>
+            logger.debug({ queue: queueName, concurrency: value, backlog }, 'concurrency changed'),
+        })
+      )
+    }
     return worker
   })
   const sweeper = options.sweep ? startSweeper(registry, options.sweep) : undefined
@@ -292,6 +306,7 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     workers,
     failures,
     async close() {
+      for (const adapter of adapters) adapter.stop()
       await sweeper?.stop()
       await Promise.all([
         ...workers.map((worker) => worker.close()),

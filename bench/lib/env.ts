@@ -42,6 +42,7 @@ const KEYS = [
   'DB_CONNECTION_MAX_TENANTS',
   'WEBHOOK_DB_POOL_MAX',
   'WEBHOOK_CONCURRENCY',
+  'WEBHOOK_STEADY_CONCURRENCY',
   'REDIS_HOST',
   'REDIS_PORT',
   'REDIS_PASSWORD',
@@ -139,6 +140,10 @@ export function benchEnv(): BenchEnv {
     ...(base.WEBHOOK_DB_POOL_MAX && { WEBHOOK_DB_POOL_MAX: base.WEBHOOK_DB_POOL_MAX }),
     // e.g. WEBHOOK_CONCURRENCY=64 to measure deliveries with fewer in flight per tenant
     ...(base.WEBHOOK_CONCURRENCY && { WEBHOOK_CONCURRENCY: base.WEBHOOK_CONCURRENCY }),
+    // e.g. WEBHOOK_STEADY_CONCURRENCY=128 to measure without the lower concurrency while deliveries keep up
+    ...(base.WEBHOOK_STEADY_CONCURRENCY && {
+      WEBHOOK_STEADY_CONCURRENCY: base.WEBHOOK_STEADY_CONCURRENCY,
+    }),
     REDIS_HOST: base.REDIS_HOST,
     REDIS_PORT: base.REDIS_PORT,
     REDIS_PASSWORD: base.REDIS_PASSWORD ?? '',

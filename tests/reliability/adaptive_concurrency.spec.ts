@@ -1,0 +1,149 @@
+import { test } from '@japa/runner'
+import { Queue, Worker } from 'bullmq'
+import { adaptConcurrency } from '#queue/adaptive_concurrency'
+import { closeConnection, queueConnection, queuePrefix } from '#queue/queues'
+import { eventually } from '#tests/support/orders'
+
+/**
+ * A worker's concurrency follows its queue's backlog
+ * (app/queue/adaptive_concurrency.ts), on a real BullMQ queue and worker
+ * of its own in Redis.
+ */
+function jobs(count: number) {
+  return Array.from({ length: count }, (_, index) => ({ name: 'job', data: { index } }))
+}
+
+test.group('Adaptive concurrency', (group) => {
+  let queue: Queue
+  let worker: Worker
+  let running = 0
+  let peak = 0
+  const connection = queueConnection({ maxRetriesPerRequest: null })
+  const name = `adaptive-${process.pid}`
+
+  group.each.setup(async () => {
+    running = 0
+    peak = 0
+    queue = new Queue(name, { connection, prefix: queuePrefix() })
+    await queue.obliterate({ force: true })
+    // Each job takes 40 ms; `peak` is the most that ran at once.
+    worker = new Worker(
+      name,
+      async () => {
+        peak = Math.max(peak, ++running)
+        await new Promise((resolve) => setTimeout(resolve, 40))
+        running--
+      },
+      { connection, prefix: queuePrefix(), concurrency: 2, autorun: false }
+    )
+    return async () => {
+      await worker.close()
+      await queue.obliterate({ force: true })
+      await queue.close()
+    }
+  })
+
+  group.teardown(async () => {
+    await closeConnection(connection)
+  })
+
+  test('raised to the ceiling while jobs wait, lowered again once they are done', async ({
+    assert,
+  }) => {
+    const changes: Array<[number, number]> = []
+    const adapter = adaptConcurrency(worker, queue, {
+      steady: 2,
+      max: 8,
+      intervalMs: 20,
+      onChange: (concurrency, backlog) => changes.push([concurrency, backlog]),
+    })
+    try {
+      await queue.addBulk(jobs(80))
+      void worker.run()
+      await eventually(async () => worker.concurrency === 8, {
+        timeoutMs: 5_000,
+        message: 'the concurrency raised',
+      })
+      // From the next job's end on, 8 run at once.
+      await eventually(async () => peak === 8, { timeoutMs: 5_000, message: '8 jobs at once' })
+      await eventually(
+        async () => {
+          const { completed } = await queue.getJobCounts('completed')
+          return completed === 80
+        },
+        { timeoutMs: 10_000, message: 'every job completed' }
+      )
+      await eventually(async () => worker.concurrency === 2, {
+        timeoutMs: 5_000,
+        message: 'the concurrency lowered',
+      })
+      assert.isAtMost(peak, 8)
+      assert.deepEqual(
+        changes.map(([concurrency]) => concurrency),
+        [8, 2]
+      )
+      assert.isAtLeast(changes[0][1], 2)
+      assert.isBelow(changes[1][1], 1)
+    } finally {
+      adapter.stop()
+    }
+  })
+
+  test('a burst shorter than the samples changes nothing', async ({ assert }) => {
+    const adapter = adaptConcurrency(worker, queue, {
+      steady: 2,
+      max: 8,
+      intervalMs: 50,
+      samples: 1_000,
+    })
+    try {
+      await queue.addBulk(
+        Array.from({ length: 20 }, (_, index) => ({ name: 'job', data: { index } }))
+      )
+      void worker.run()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.equal(worker.concurrency, 2)
+      assert.equal(peak, 2)
+    } finally {
+      adapter.stop()
+    }
+  })
+
+  test('a steady concurrency at or above the ceiling is left as configured', async ({ assert }) => {
+    const adapter = adaptConcurrency(worker, queue, { steady: 8, max: 8, intervalMs: 20 })
+    try {
+      await queue.addBulk(
+        Array.from({ length: 20 }, (_, index) => ({ name: 'job', data: { index } }))
+      )
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.equal(worker.concurrency, 2)
+    } finally {
+      adapter.stop()
+    }
+  })
+
+  test('a backlog that cannot be counted (Redis gone) is not taken for none', async ({
+    assert,
+  }) => {
+    // As if raised during a backlog: a failed count must not lower it.
+    worker.concurrency = 8
+    const unreachable = new Queue(`${name}-unreachable`, {
+      connection: {
+        host: '127.0.0.1',
+        port: 1,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+      },
+      prefix: queuePrefix(),
+    })
+    unreachable.on('error', () => {})
+    const adapter = adaptConcurrency(worker, unreachable, { steady: 2, max: 8, intervalMs: 20 })
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.equal(worker.concurrency, 8)
+    } finally {
+      adapter.stop()
+      await unreachable.close().catch(() => {})
+    }
+  })
+})
