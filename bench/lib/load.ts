@@ -53,17 +53,8 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   let served = 0
   let responses = 0
 
-  const template: autocannon.Request = {
-    method: options.method ?? 'GET',
-    path: options.path,
-    headers: {
-      'content-type': 'application/json',
-      'accept': 'application/json',
-      ...options.headers,
-    },
-  }
   // autocannon calls any setupRequest key it finds: only set what is given.
-  if (options.body !== undefined) template.body = options.body
+  const template = requestTemplate(options)
   if (options.setupRequest) template.setupRequest = options.setupRequest
   const settings: autocannon.Options = {
     url: options.url,
@@ -87,17 +78,46 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     }
   )
   const result = await (instance as unknown as Promise<autocannon.Result>)
-  const seconds = result.duration
-  return {
-    rps: seconds > 0 ? served / seconds : 0,
+  return loadResult(latencies, statuses, {
     served,
     responses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    seconds: result.duration,
+  })
+}
+
+/**
+ * The request of a load before its `setupRequest`: JSON, with the body
+ * only when one is given.
+ */
+function requestTemplate(options: LoadOptions): autocannon.Request {
+  return {
+    method: options.method ?? 'GET',
+    path: options.path,
+    headers: {
+      'content-type': 'application/json',
+      'accept': 'application/json',
+      ...options.headers,
+    },
+    ...(options.body !== undefined && { body: options.body }),
+  }
+}
+
+/**
+ * A result from its counts, with its rate and percentiles.
+ */
+function loadResult(
+  latencies: number[],
+  statuses: Record<string, number>,
+  counts: Pick<LoadResult, 'served' | 'responses' | 'errors' | 'timeouts' | 'seconds'>
+): LoadResult {
+  return {
+    ...counts,
+    rps: counts.seconds > 0 ? counts.served / counts.seconds : 0,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     statuses,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    seconds,
     latencies,
   }
 }
@@ -143,16 +163,7 @@ export async function pacedLoad(
   let sent = 0
   let lastAnswer = 0
 
-  const template = (): autocannon.Request => ({
-    method: options.method ?? 'GET',
-    path: options.path,
-    headers: {
-      'content-type': 'application/json',
-      'accept': 'application/json',
-      ...options.headers,
-    },
-    ...(options.body !== undefined && { body: options.body }),
-  })
+  const template = () => requestTemplate(options)
 
   const send = (due: number) =>
     new Promise<void>((resolve) => {
@@ -219,19 +230,13 @@ export async function pacedLoad(
   await Promise.all(inFlight)
   agent.destroy()
 
-  const seconds = Math.max(lastAnswer - start, 0) / 1000
-  return {
-    rps: seconds > 0 ? served / seconds : 0,
+  return loadResult(latencies, statuses, {
     served,
     responses,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    statuses,
     errors,
     timeouts,
-    seconds,
-    latencies,
-  }
+    seconds: Math.max(lastAnswer - start, 0) / 1000,
+  })
 }
 
 /**
@@ -248,20 +253,13 @@ export function combine(results: LoadResult[]): LoadResult {
   }
   const sum = (pick: (result: LoadResult) => number) =>
     results.reduce((total, result) => total + pick(result), 0)
-  const seconds = sum((result) => result.seconds)
-  const served = sum((result) => result.served)
-  return {
-    rps: seconds > 0 ? served / seconds : 0,
-    served,
+  return loadResult(latencies, statuses, {
+    served: sum((result) => result.served),
     responses: sum((result) => result.responses),
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    statuses,
     errors: sum((result) => result.errors),
     timeouts: sum((result) => result.timeouts),
-    seconds,
-    latencies,
-  }
+    seconds: sum((result) => result.seconds),
+  })
 }
 
 /**
