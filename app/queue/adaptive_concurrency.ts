@@ -12,20 +12,27 @@ import type { Queue, Worker } from 'bullmq'
  * confirmations, and every delivery's latency grows with them.
  *
  * The worker starts at `steady` (its constructor's concurrency). Every
- * `intervalMs` the jobs waiting for a worker (`wait` and
- * `prioritized`; delayed retries are not a backlog) are counted, one
- * Redis call on the queue's own keys (one hash tag on a Redis Cluster).
- * `samples` counts in a row of at least `max` waiting raise the
- * concurrency to `max`; as many below a quarter of `steady` lower it again, so a short
- * burst changes nothing. A failed count changes nothing either. BullMQ
- * reads the concurrency each time a job ends: the change takes effect
- * there (a running job is never interrupted).
+ * `intervalMs` the jobs waiting for a worker (`wait` and `prioritized`;
+ * delayed retries are not a backlog) are counted, one Redis call on the
+ * queue's own keys (one hash tag on a Redis Cluster). The concurrency is
+ * raised to `max` after `samples` counts in a row that found either
+ * - at least `max` jobs waiting (a backlog to drain), or
+ * - any job waiting while this worker runs all it may (`running()` at its
+ *   concurrency): slow receivers holding every slot must not make the
+ *   others wait (at `max`, it takes as many hanging deliveries as before);
+ * and lowered to `steady` after as many that found fewer than a quarter
+ * of `steady` waiting and fewer than `steady` running. A short burst
+ * changes nothing, nor does a failed count. BullMQ reads the concurrency
+ * each time a job ends: the change takes effect there (a running job is
+ * never interrupted).
  */
 export interface AdaptiveConcurrencyOptions {
   steady: number
   max: number
   intervalMs?: number
   samples?: number
+  /** the jobs this worker runs now */
+  running: () => number
   /** told of each change (logs, metrics) */
   onChange?: (concurrency: number, backlog: number) => void
 }
@@ -33,7 +40,7 @@ export interface AdaptiveConcurrencyOptions {
 export function adaptConcurrency(
   worker: Pick<Worker, 'concurrency'>,
   queue: Pick<Queue, 'getJobCounts'>,
-  { steady, max, intervalMs = 250, samples = 2, onChange }: AdaptiveConcurrencyOptions
+  { steady, max, intervalMs = 250, samples = 2, running, onChange }: AdaptiveConcurrencyOptions
 ): { stop(): void } {
   if (steady >= max) return { stop() {} }
   let above = 0
@@ -49,8 +56,10 @@ export function adaptConcurrency(
     } catch {
       return
     }
-    above = backlog >= max ? above + 1 : 0
-    below = backlog < steady / 4 ? below + 1 : 0
+    const busy = running()
+    const starved = backlog > 0 && busy >= worker.concurrency
+    above = backlog >= max || starved ? above + 1 : 0
+    below = backlog < steady / 4 && busy < steady ? below + 1 : 0
     const next = above >= samples ? max : below >= samples ? steady : worker.concurrency
     if (next !== worker.concurrency) {
       worker.concurrency = next

@@ -253,9 +253,17 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
     connections.push(connection)
     const concurrency = definition.concurrency(options.concurrency)
     const steady = definition.steadyConcurrency?.()
+    let running = 0
     const worker = new Worker(
       queueName,
-      (job, token) => processJob(registry, job, queueName, token),
+      async (job, token) => {
+        running++
+        try {
+          return await processJob(registry, job, queueName, token)
+        } finally {
+          running--
+        }
+      },
       {
         connection,
         prefix: queuePrefix(),
@@ -288,6 +296,7 @@ export function startWorkers(options: WorkerOptions): WorkerHandle {
         adaptConcurrency(worker, queue(queueName as QueueName), {
           steady,
           max: concurrency,
+          running: () => running,
           onChange: (value, backlog) =>
             logger.debug({ queue: queueName, concurrency: value, backlog }, 'concurrency changed'),
         })

@@ -18,25 +18,35 @@ test.group('Adaptive concurrency', (group) => {
   let worker: Worker
   let running = 0
   let peak = 0
+  let gates: Map<number, () => void>
   const connection = queueConnection({ maxRetriesPerRequest: null })
   const name = `adaptive-${process.pid}`
 
   group.each.setup(async () => {
     running = 0
     peak = 0
+    gates = new Map()
     queue = new Queue(name, { connection, prefix: queuePrefix() })
     await queue.obliterate({ force: true })
-    // Each job takes 40 ms; `peak` is the most that ran at once.
+    // Each job takes 40 ms, or, with `hang`, until its gate is opened (a
+    // receiver that does not answer); `peak` is the most that ran at once.
     worker = new Worker(
       name,
-      async () => {
+      async (job) => {
         peak = Math.max(peak, ++running)
-        await new Promise((resolve) => setTimeout(resolve, 40))
-        running--
+        try {
+          await new Promise<void>((resolve) => {
+            if (job.data.hang) gates.set(job.data.index, resolve)
+            else setTimeout(resolve, 40)
+          })
+        } finally {
+          running--
+        }
       },
       { connection, prefix: queuePrefix(), concurrency: 2, autorun: false }
     )
     return async () => {
+      for (const open of gates.values()) open()
       await worker.close()
       await queue.obliterate({ force: true })
       await queue.close()
@@ -52,6 +62,7 @@ test.group('Adaptive concurrency', (group) => {
   }) => {
     const changes: Array<[number, number]> = []
     const adapter = adaptConcurrency(worker, queue, {
+      running: () => running,
       steady: 2,
       max: 8,
       intervalMs: 20,
@@ -89,8 +100,46 @@ test.group('Adaptive concurrency', (group) => {
     }
   })
 
+  test('every slot held by hanging jobs: raised though few wait, so the others run', async ({
+    assert,
+  }) => {
+    const adapter = adaptConcurrency(worker, queue, {
+      steady: 2,
+      max: 8,
+      intervalMs: 20,
+      running: () => running,
+    })
+    try {
+      // Three hanging jobs, then three quick ones: 4 waiting, below `max`.
+      await queue.addBulk([
+        ...[0, 1, 2].map((index) => ({ name: 'job', data: { index, hang: true } })),
+        ...[3, 4, 5].map((index) => ({ name: 'job', data: { index } })),
+      ])
+      void worker.run()
+      await eventually(async () => worker.concurrency === 8, {
+        timeoutMs: 5_000,
+        message: 'the concurrency raised',
+      })
+      // The raise applies once a job ends: the first hanging one answers.
+      await eventually(async () => gates.has(0), { timeoutMs: 5_000, message: 'job 0 running' })
+      gates.get(0)!()
+      await eventually(
+        async () => {
+          const { completed } = await queue.getJobCounts('completed')
+          return completed === 4
+        },
+        { timeoutMs: 5_000, message: 'the quick jobs done beside the hanging ones' }
+      )
+      assert.equal(running, 2)
+      assert.equal(await queue.getActiveCount(), 2)
+    } finally {
+      adapter.stop()
+    }
+  })
+
   test('a burst shorter than the samples changes nothing', async ({ assert }) => {
     const adapter = adaptConcurrency(worker, queue, {
+      running: () => running,
       steady: 2,
       max: 8,
       intervalMs: 50,
@@ -110,7 +159,12 @@ test.group('Adaptive concurrency', (group) => {
   })
 
   test('a steady concurrency at or above the ceiling is left as configured', async ({ assert }) => {
-    const adapter = adaptConcurrency(worker, queue, { steady: 8, max: 8, intervalMs: 20 })
+    const adapter = adaptConcurrency(worker, queue, {
+      steady: 8,
+      max: 8,
+      intervalMs: 20,
+      running: () => running,
+    })
     try {
       await queue.addBulk(
         Array.from({ length: 20 }, (_, index) => ({ name: 'job', data: { index } }))
@@ -137,7 +191,12 @@ test.group('Adaptive concurrency', (group) => {
       prefix: queuePrefix(),
     })
     unreachable.on('error', () => {})
-    const adapter = adaptConcurrency(worker, unreachable, { steady: 2, max: 8, intervalMs: 20 })
+    const adapter = adaptConcurrency(worker, unreachable, {
+      steady: 2,
+      max: 8,
+      intervalMs: 20,
+      running: () => running,
+    })
     try {
       await new Promise((resolve) => setTimeout(resolve, 200))
       assert.equal(worker.concurrency, 8)
