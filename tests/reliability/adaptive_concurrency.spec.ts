@@ -1,6 +1,6 @@
 import { test } from '@japa/runner'
 import { Queue, Worker } from 'bullmq'
-import { adaptConcurrency } from '#queue/adaptive_concurrency'
+import { adaptConcurrency, type AdaptiveConcurrencyOptions } from '#queue/adaptive_concurrency'
 import { closeConnection, queueConnection, queuePrefix } from '#queue/queues'
 import { eventually } from '#tests/support/orders'
 
@@ -53,6 +53,16 @@ test.group('Adaptive concurrency', (group) => {
     }
   })
 
+  /** The worker adapted between 2 and 8, counting every 20 ms, unless told otherwise. */
+  const adapt = (options: Partial<AdaptiveConcurrencyOptions> = {}, counted: Queue = queue) =>
+    adaptConcurrency(worker, counted, {
+      steady: 2,
+      max: 8,
+      intervalMs: 20,
+      running: () => running,
+      ...options,
+    })
+
   group.teardown(async () => {
     await closeConnection(connection)
   })
@@ -61,11 +71,7 @@ test.group('Adaptive concurrency', (group) => {
     assert,
   }) => {
     const changes: Array<[number, number]> = []
-    const adapter = adaptConcurrency(worker, queue, {
-      running: () => running,
-      steady: 2,
-      max: 8,
-      intervalMs: 20,
+    const adapter = adapt({
       onChange: (concurrency, backlog) => changes.push([concurrency, backlog]),
     })
     try {
@@ -103,12 +109,7 @@ test.group('Adaptive concurrency', (group) => {
   test('every slot held by hanging jobs: raised though few wait, so the others run', async ({
     assert,
   }) => {
-    const adapter = adaptConcurrency(worker, queue, {
-      steady: 2,
-      max: 8,
-      intervalMs: 20,
-      running: () => running,
-    })
+    const adapter = adapt()
     try {
       // Three hanging jobs, then three quick ones: 4 waiting, below `max`.
       await queue.addBulk([
@@ -138,13 +139,7 @@ test.group('Adaptive concurrency', (group) => {
   })
 
   test('a burst shorter than the samples changes nothing', async ({ assert }) => {
-    const adapter = adaptConcurrency(worker, queue, {
-      running: () => running,
-      steady: 2,
-      max: 8,
-      intervalMs: 50,
-      samples: 1_000,
-    })
+    const adapter = adapt({ intervalMs: 50, samples: 1_000 })
     try {
       await queue.addBulk(
         Array.from({ length: 20 }, (_, index) => ({ name: 'job', data: { index } }))
@@ -159,12 +154,7 @@ test.group('Adaptive concurrency', (group) => {
   })
 
   test('a steady concurrency at or above the ceiling is left as configured', async ({ assert }) => {
-    const adapter = adaptConcurrency(worker, queue, {
-      steady: 8,
-      max: 8,
-      intervalMs: 20,
-      running: () => running,
-    })
+    const adapter = adapt({ steady: 8 })
     try {
       await queue.addBulk(
         Array.from({ length: 20 }, (_, index) => ({ name: 'job', data: { index } }))
@@ -191,12 +181,7 @@ test.group('Adaptive concurrency', (group) => {
       prefix: queuePrefix(),
     })
     unreachable.on('error', () => {})
-    const adapter = adaptConcurrency(worker, unreachable, {
-      steady: 2,
-      max: 8,
-      intervalMs: 20,
-      running: () => running,
-    })
+    const adapter = adapt({}, unreachable)
     try {
       await new Promise((resolve) => setTimeout(resolve, 200))
       assert.equal(worker.concurrency, 8)
