@@ -47,11 +47,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   if (options.overallRate !== undefined) {
     return pacedLoad({ ...options, overallRate: options.overallRate })
   }
-  const expect = options.expect ?? ((status: number) => status >= 200 && status < 300)
-  const latencies: number[] = []
-  const statuses: Record<string, number> = {}
-  let served = 0
-  let responses = 0
+  const answers = tally(options)
 
   // autocannon calls any setupRequest key it finds: only set what is given.
   const template = requestTemplate(options)
@@ -67,20 +63,11 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const instance = autocannon(settings)
   ;(instance as unknown as NodeJS.EventEmitter).on(
     'response',
-    (_client: unknown, status: number, _bytes: number, responseTime: number) => {
-      responses++
-      statuses[status] = (statuses[status] ?? 0) + 1
-      if (expect(status)) {
-        served++
-        latencies.push(responseTime)
-      }
-      options.onResponse?.(status, responses)
-    }
+    (_client: unknown, status: number, _bytes: number, responseTime: number) =>
+      answers.answer(status, responseTime)
   )
   const result = await (instance as unknown as Promise<autocannon.Result>)
-  return loadResult(latencies, statuses, {
-    served,
-    responses,
+  return answers.result({
     errors: result.errors,
     timeouts: result.timeouts,
     seconds: result.duration,
@@ -101,6 +88,32 @@ function requestTemplate(options: LoadOptions): autocannon.Request {
       ...options.headers,
     },
     ...(options.body !== undefined && { body: options.body }),
+  }
+}
+
+/**
+ * The answers of one load: counted by status, the latencies of the
+ * expected ones (default: 2xx) kept, `onResponse` told of each.
+ */
+function tally(options: LoadOptions) {
+  const expect = options.expect ?? ((status: number) => status >= 200 && status < 300)
+  const latencies: number[] = []
+  const statuses: Record<string, number> = {}
+  let served = 0
+  let responses = 0
+  return {
+    answer(status: number, latency: number) {
+      responses++
+      statuses[status] = (statuses[status] ?? 0) + 1
+      if (expect(status)) {
+        served++
+        latencies.push(latency)
+      }
+      options.onResponse?.(status, responses)
+    },
+    result(counts: Pick<LoadResult, 'errors' | 'timeouts' | 'seconds'>): LoadResult {
+      return loadResult(latencies, statuses, { served, responses, ...counts })
+    },
   }
 }
 
@@ -147,27 +160,22 @@ const TIMEOUT_MS = 10_000
 export async function pacedLoad(
   options: LoadOptions & { overallRate: number }
 ): Promise<LoadResult> {
-  const expect = options.expect ?? ((status: number) => status >= 200 && status < 300)
   const total = options.amount ?? Math.round((options.duration ?? 10) * options.overallRate)
   const interval = 1000 / options.overallRate
   const target = new URL(options.url)
   // fifo: every socket is used in turn, so none sits idle long enough for
   // the server to close it just as it is reused (a reset request)
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections, scheduling: 'fifo' })
-  const latencies: number[] = []
-  const statuses: Record<string, number> = {}
-  let served = 0
-  let responses = 0
+  const answers = tally(options)
   let errors = 0
   let timeouts = 0
   let sent = 0
   let lastAnswer = 0
 
-  const template = () => requestTemplate(options)
-
   const send = (due: number) =>
     new Promise<void>((resolve) => {
-      const req = options.setupRequest ? options.setupRequest(template()) : template()
+      const template = requestTemplate(options)
+      const req = options.setupRequest ? options.setupRequest(template) : template
       const body = req.body === undefined ? undefined : Buffer.from(String(req.body))
       const headers: Record<string, string> = { ...(req.headers as Record<string, string>) }
       if (body) headers['content-length'] = String(body.length)
@@ -178,15 +186,7 @@ export async function pacedLoad(
         lastAnswer = performance.now()
         if (outcome === 'error') errors++
         else if (outcome === 'timeout') timeouts++
-        else {
-          responses++
-          statuses[status!] = (statuses[status!] ?? 0) + 1
-          if (expect(status!)) {
-            served++
-            latencies.push(lastAnswer - due)
-          }
-          options.onResponse?.(status!, responses)
-        }
+        else answers.answer(status!, lastAnswer - due)
         resolve()
       }
       const outgoing = request(
@@ -230,13 +230,7 @@ export async function pacedLoad(
   await Promise.all(inFlight)
   agent.destroy()
 
-  return loadResult(latencies, statuses, {
-    served,
-    responses,
-    errors,
-    timeouts,
-    seconds: Math.max(lastAnswer - start, 0) / 1000,
-  })
+  return answers.result({ errors, timeouts, seconds: Math.max(lastAnswer - start, 0) / 1000 })
 }
 
 /**
