@@ -29,10 +29,10 @@ const webhooksConfig = {
    * Deliveries a worker process runs at once (HTTP calls, no database
    * connection held during them: several times WORKER_CONCURRENCY), and
    * at most how many of them go to one endpoint and to one tenant (across
-   * every worker): one slow endpoint takes at most 4 of the 128, one tenant
+   * every worker): one slow endpoint takes at most 4 of the 256, one tenant
    * at most 16, the others keep flowing.
    */
-  concurrency: env.get('WEBHOOK_CONCURRENCY', 128),
+  concurrency: env.get('WEBHOOK_CONCURRENCY', 256),
   /**
    * Deliveries a worker process runs at once while the queue keeps up
    * (no backlog): fewer than `concurrency`, which it takes while jobs
