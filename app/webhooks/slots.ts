@@ -18,13 +18,43 @@ import { queuePrefix, queueRedis } from '#queue/queues'
  * batch of confirmed orders) then goes out as fast as the slots turn over,
  * each release in this process handing its slot to the next waiter at
  * once, instead of every event behind the first few going back to the
- * queue, being read again and trying again later.
+ * queue, being read again and trying again later. The hand-over is one
+ * script (TRANSFER: the releasing owner's hold becomes the waiter's), so
+ * the waiter neither races other processes for the freed slot nor takes
+ * it in a round trip of its own.
+ */
+
+/**
+ * ARGV: now, the new hold's expiry, its owner, perEndpoint, perTenant, the
+ * keys' TTL. Expired holds are dropped first; a slot is free while fewer
+ * than the limits are held.
  */
 const ACQUIRE = `
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
   if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
   if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+  return 1`
+
+/**
+ * ARGV as ACQUIRE's, then the releasing owner. The releasing owner's hold
+ * becomes the new owner's: as many holds as before, so no limit is checked.
+ * Only when that hold is gone (it expired) does the new owner need a free
+ * slot, as in ACQUIRE.
+ */
+const TRANSFER = `
+  local held = redis.call('ZREM', KEYS[1], ARGV[7])
+  redis.call('ZREM', KEYS[2], ARGV[7])
+  if held == 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+    if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+    if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
+  end
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
@@ -41,64 +71,120 @@ function keys(tenantId: number, endpointId: number): [string, string] {
   return [`${tag}:endpoint:${endpointId}`, `${tag}:tenant`]
 }
 
+export interface SlotLimits {
+  perEndpoint: number
+  perTenant: number
+  /** how long a hold lasts unless given back (a dead worker's expires) */
+  holdMs: number
+}
+
+/** ACQUIRE's arguments (TRANSFER's first six) for a hold of `owner`. */
+function holdArgs(owner: string, { perEndpoint, perTenant, holdMs }: SlotLimits) {
+  const now = Date.now()
+  return [now, now + holdMs, owner, perEndpoint, perTenant, holdMs * 2]
+}
+
 export async function acquireSlot(
   tenantId: number,
   endpointId: number,
   owner: string,
-  { perEndpoint, perTenant, holdMs }: { perEndpoint: number; perTenant: number; holdMs: number }
+  limits: SlotLimits
 ): Promise<boolean> {
-  const now = Date.now()
   const result = await queueRedis().eval(
     ACQUIRE,
     2,
     ...keys(tenantId, endpointId),
-    now,
-    now + holdMs,
-    owner,
-    perEndpoint,
-    perTenant,
-    holdMs * 2
+    ...holdArgs(owner, limits)
   )
   return Number(result) === 1
 }
 
+/**
+ * Gives the owner's slot back. When a delivery of this process waits for a
+ * slot of the same endpoint (`waitForSlot`), the slot goes to the one that
+ * has waited longest instead, in the same round trip.
+ */
 export async function releaseSlot(tenantId: number, endpointId: number, owner: string) {
   const [endpointKey, tenantKey] = keys(tenantId, endpointId)
-  try {
+  const napper = takeNapper(endpointKey)
+  if (!napper) {
     await queueRedis().eval(RELEASE, 2, endpointKey, tenantKey, owner)
-  } finally {
-    wakeOne(endpointKey)
+    return
   }
+  let handedOver = false
+  try {
+    const result = await queueRedis().eval(
+      TRANSFER,
+      2,
+      endpointKey,
+      tenantKey,
+      ...holdArgs(napper.owner, napper.limits),
+      owner
+    )
+    handedOver = Number(result) === 1
+  } finally {
+    // Not handed over (no slot, or the script failed): the napper tries
+    // for one itself.
+    napper.end(handedOver ? 'granted' : 'woken')
+  }
+}
+
+/** How a nap ended: a slot handed over, a release that could not, or its time. */
+type NapEnd = 'granted' | 'woken' | 'timeout'
+
+interface Napper {
+  owner: string
+  limits: SlotLimits
+  /** ends the nap; called once, by a release that took it or by its timer */
+  end(how: NapEnd): void
 }
 
 /**
  * The deliveries of this process napping for a slot, per endpoint key, in
- * arrival order (each entry wakes its nap), and how many deliveries wait,
- * per endpoint key and in all (napping or trying again).
+ * arrival order, and how many deliveries wait, per endpoint key and in all
+ * (napping or trying again).
  */
-const napping = new Map<string, Array<() => void>>()
+const napping = new Map<string, Napper[]>()
 const waitersOf = new Map<string, number>()
 let waitingTotal = 0
 
-function wakeOne(endpointKey: string) {
-  napping.get(endpointKey)?.[0]?.()
+/**
+ * Takes the endpoint's longest napper off its queue: from then on only the
+ * caller ends its nap, never its timer.
+ */
+function takeNapper(endpointKey: string): Napper | undefined {
+  const queue = napping.get(endpointKey)
+  if (!queue) return undefined
+  const napper = queue.shift()
+  if (queue.length === 0) napping.delete(endpointKey)
+  return napper
 }
 
 /**
- * Waits until `wakeOne` for this endpoint or `ms`, whichever comes first.
+ * Naps until a release of this endpoint in this process takes it (and
+ * hands over its slot, or could not), or `ms` pass.
  */
-function nap(endpointKey: string, ms: number): Promise<void> {
+function nap(endpointKey: string, owner: string, limits: SlotLimits, ms: number): Promise<NapEnd> {
   return new Promise((resolve) => {
     const queue = napping.get(endpointKey) ?? []
     napping.set(endpointKey, queue)
-    const wake = () => {
-      clearTimeout(timer)
-      queue.splice(queue.indexOf(wake), 1)
-      if (queue.length === 0) napping.delete(endpointKey)
-      resolve()
+    const napper: Napper = {
+      owner,
+      limits,
+      end(how) {
+        clearTimeout(timer)
+        resolve(how)
+      },
     }
-    const timer = setTimeout(wake, ms)
-    queue.push(wake)
+    const timer = setTimeout(() => {
+      const index = queue.indexOf(napper)
+      // not in the queue: a release took it and ends the nap itself
+      if (index === -1) return
+      queue.splice(index, 1)
+      if (queue.length === 0) napping.delete(endpointKey)
+      resolve('timeout')
+    }, ms)
+    queue.push(napper)
   })
 }
 
@@ -113,19 +199,20 @@ export interface SlotWait {
 
 /**
  * acquireSlot, and when the slots are taken, waits for one in this
- * process: woken by a release of the same endpoint here, or after a short
- * nap (10 ms, doubling up to 100 ms) for slots held by other processes or
- * by the tenant's other endpoints. Gives up (false) after `maxWaitMs`, or
- * at once when `maxWaiters` deliveries of the endpoint, or
- * `maxWaitingTotal` of any, already wait here, so the deliveries behind a
- * hanging endpoint never take more of the process's concurrency than that:
- * the caller then puts the job back in the queue.
+ * process: handed over by a release of the same endpoint here, or after a
+ * short nap (10 ms, doubling up to 100 ms) tried again, for slots held by
+ * other processes or by the tenant's other endpoints. Gives up (false)
+ * after `maxWaitMs`, or at once when `maxWaiters` deliveries of the
+ * endpoint, or `maxWaitingTotal` of any, already wait here, so the
+ * deliveries behind a hanging endpoint never take more of the process's
+ * concurrency than that: the caller then puts the job back in the queue.
+ * True means the owner holds a slot, to give back with releaseSlot.
  */
 export async function waitForSlot(
   tenantId: number,
   endpointId: number,
   owner: string,
-  limits: { perEndpoint: number; perTenant: number; holdMs: number },
+  limits: SlotLimits,
   { maxWaitMs, maxWaiters, maxWaitingTotal }: SlotWait
 ): Promise<boolean> {
   if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
@@ -137,7 +224,8 @@ export async function waitForSlot(
   try {
     const deadline = Date.now() + maxWaitMs
     for (let napMs = 10; Date.now() < deadline; napMs = Math.min(napMs * 2, 100)) {
-      await nap(endpointKey, Math.min(napMs, Math.max(1, deadline - Date.now())))
+      const ms = Math.min(napMs, Math.max(1, deadline - Date.now()))
+      if ((await nap(endpointKey, owner, limits, ms)) === 'granted') return true
       if (await acquireSlot(tenantId, endpointId, owner, limits)) return true
     }
     return false

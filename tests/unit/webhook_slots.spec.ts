@@ -107,3 +107,55 @@ test.group('Webhook slots', () => {
     }
   })
 })
+
+test.group('Webhook slots, handed over', () => {
+  test('a release hands its slot to the waiter of this process: nobody takes it in between', async ({
+    assert,
+  }) => {
+    const { tenantId, endpointId } = freshEndpoint()
+    const limits = { ...LIMITS, perEndpoint: 1 }
+    assert.isTrue(await acquireSlot(tenantId, endpointId, 'holder', limits))
+    const waiting = waitForSlot(tenantId, endpointId, 'waiter', limits, WAIT)
+    // let the waiter's first try fail and its nap begin
+    await new Promise((resolve) => setTimeout(resolve, 5))
+
+    // Another process asks for the slot right after the release, on the
+    // same connection: Redis runs the release first, then this.
+    const releasing = releaseSlot(tenantId, endpointId, 'holder')
+    const intruder = acquireSlot(tenantId, endpointId, 'intruder', limits)
+    await releasing
+    assert.isTrue(await waiting)
+    assert.isFalse(await intruder)
+    // The waiter holds it: its release frees it for anyone.
+    await releaseSlot(tenantId, endpointId, 'waiter')
+    assert.isTrue(await acquireSlot(tenantId, endpointId, 'next', limits))
+    await releaseSlot(tenantId, endpointId, 'next')
+  })
+
+  test('a release whose hold had expired hands over nothing beyond the limit', async ({
+    assert,
+  }) => {
+    const { tenantId, endpointId } = freshEndpoint()
+    const limits = { ...LIMITS, perEndpoint: 1 }
+    assert.isTrue(await acquireSlot(tenantId, endpointId, 'expired', { ...limits, holdMs: 1 }))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    // The expired hold is dropped and its slot taken by another owner.
+    assert.isTrue(await acquireSlot(tenantId, endpointId, 'current', limits))
+    const waiting = waitForSlot(tenantId, endpointId, 'waiter', limits, WAIT)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+
+    // The expired owner's release finds no hold of its own: the slot
+    // stays with `current`, the waiter keeps waiting.
+    await releaseSlot(tenantId, endpointId, 'expired')
+    const early = await Promise.race([
+      waiting.then(() => 'granted'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 150)),
+    ])
+    assert.equal(early, 'still waiting')
+    assert.isFalse(await acquireSlot(tenantId, endpointId, 'intruder', limits))
+
+    await releaseSlot(tenantId, endpointId, 'current')
+    assert.isTrue(await waiting)
+    await releaseSlot(tenantId, endpointId, 'waiter')
+  })
+})
