@@ -15,6 +15,22 @@ function freshEndpoint() {
   return { tenantId: next, endpointId: next }
 }
 
+/** A fresh endpoint whose limits allow one slot at a time. */
+function oneSlotEndpoint() {
+  return { ...freshEndpoint(), limits: { ...LIMITS, perEndpoint: 1 } }
+}
+
+/** Whether a slot of the endpoint is free now (taken by a probe, then given back). */
+async function slotFree(tenantId: number, endpointId: number, limits: typeof LIMITS) {
+  const free = await acquireSlot(tenantId, endpointId, 'probe', limits)
+  if (free) await releaseSlot(tenantId, endpointId, 'probe')
+  return free
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
 /** The name of the first of `promises` to settle. */
 function firstSettled(promises: Record<string, Promise<unknown>>): Promise<string> {
   return Promise.race(Object.entries(promises).map(([name, promise]) => promise.then(() => name)))
@@ -40,8 +56,7 @@ test.group('Webhook slots', () => {
   })
 
   test('the waiters of one endpoint each get a slot as the slots turn over', async ({ assert }) => {
-    const { tenantId, endpointId } = freshEndpoint()
-    const limits = { ...LIMITS, perEndpoint: 1 }
+    const { tenantId, endpointId, limits } = oneSlotEndpoint()
     assert.isTrue(await acquireSlot(tenantId, endpointId, 'holder', limits))
     const waiters: Record<string, Promise<boolean>> = {
       first: waitForSlot(tenantId, endpointId, 'first', limits, WAIT),
@@ -59,16 +74,14 @@ test.group('Webhook slots', () => {
   })
 
   test('a wait gives up when no slot frees in time', async ({ assert }) => {
-    const { tenantId, endpointId } = freshEndpoint()
-    const limits = { ...LIMITS, perEndpoint: 1 }
+    const { tenantId, endpointId, limits } = oneSlotEndpoint()
     assert.isTrue(await acquireSlot(tenantId, endpointId, 'holder', limits))
     assert.isFalse(
       await waitForSlot(tenantId, endpointId, 'late', limits, { ...WAIT, maxWaitMs: 50 })
     )
     // Nothing was taken by the attempt that gave up.
     await releaseSlot(tenantId, endpointId, 'holder')
-    assert.isTrue(await acquireSlot(tenantId, endpointId, 'now', limits))
-    await releaseSlot(tenantId, endpointId, 'now')
+    assert.isTrue(await slotFree(tenantId, endpointId, limits))
   })
 
   test('beyond its waiters per endpoint, or in all, a delivery does not wait at all', async ({
@@ -112,12 +125,11 @@ test.group('Webhook slots, handed over', () => {
   test('a release hands its slot to the waiter of this process: nobody takes it in between', async ({
     assert,
   }) => {
-    const { tenantId, endpointId } = freshEndpoint()
-    const limits = { ...LIMITS, perEndpoint: 1 }
+    const { tenantId, endpointId, limits } = oneSlotEndpoint()
     assert.isTrue(await acquireSlot(tenantId, endpointId, 'holder', limits))
     const waiting = waitForSlot(tenantId, endpointId, 'waiter', limits, WAIT)
     // let the waiter's first try fail and its nap begin
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await sleep(5)
 
     // Another process asks for the slot right after the release, on the
     // same connection: Redis runs the release first, then this.
@@ -128,28 +140,26 @@ test.group('Webhook slots, handed over', () => {
     assert.isFalse(await intruder)
     // The waiter holds it: its release frees it for anyone.
     await releaseSlot(tenantId, endpointId, 'waiter')
-    assert.isTrue(await acquireSlot(tenantId, endpointId, 'next', limits))
-    await releaseSlot(tenantId, endpointId, 'next')
+    assert.isTrue(await slotFree(tenantId, endpointId, limits))
   })
 
   test('a release whose hold had expired hands over nothing beyond the limit', async ({
     assert,
   }) => {
-    const { tenantId, endpointId } = freshEndpoint()
-    const limits = { ...LIMITS, perEndpoint: 1 }
+    const { tenantId, endpointId, limits } = oneSlotEndpoint()
     assert.isTrue(await acquireSlot(tenantId, endpointId, 'expired', { ...limits, holdMs: 1 }))
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await sleep(10)
     // The expired hold is dropped and its slot taken by another owner.
     assert.isTrue(await acquireSlot(tenantId, endpointId, 'current', limits))
     const waiting = waitForSlot(tenantId, endpointId, 'waiter', limits, WAIT)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await sleep(5)
 
     // The expired owner's release finds no hold of its own: the slot
     // stays with `current`, the waiter keeps waiting.
     await releaseSlot(tenantId, endpointId, 'expired')
     const early = await Promise.race([
       waiting.then(() => 'granted'),
-      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 150)),
+      sleep(150).then(() => 'still waiting'),
     ])
     assert.equal(early, 'still waiting')
     assert.isFalse(await acquireSlot(tenantId, endpointId, 'intruder', limits))
