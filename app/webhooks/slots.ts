@@ -25,20 +25,28 @@ import { queuePrefix, queueRedis } from '#queue/queues'
  */
 
 /**
- * ARGV: now, the new hold's expiry, its owner, perEndpoint, perTenant, the
- * keys' TTL. Expired holds are dropped first; a slot is free while fewer
- * than the limits are held.
+ * Lua, ARGV as ACQUIRE's: drops the expired holds, then returns 0 unless
+ * fewer than the limits are held.
  */
-const ACQUIRE = `
+const RETURN_UNLESS_FREE = `
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
   if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end`
+
+/** Lua, ARGV as ACQUIRE's: the owner's hold, in both keys; returns 1. */
+const HOLD = `
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
   return 1`
+
+/**
+ * ARGV: now, the new hold's expiry, its owner, perEndpoint, perTenant, the
+ * keys' TTL. A hold when a slot is free.
+ */
+const ACQUIRE = RETURN_UNLESS_FREE + HOLD
 
 /**
  * ARGV as ACQUIRE's, then the releasing owner. The releasing owner's hold
@@ -49,17 +57,8 @@ const ACQUIRE = `
 const TRANSFER = `
   local held = redis.call('ZREM', KEYS[1], ARGV[7])
   redis.call('ZREM', KEYS[2], ARGV[7])
-  if held == 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-    if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-    if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
-  end
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[6])
-  redis.call('PEXPIRE', KEYS[2], ARGV[6])
-  return 1`
+  if held == 0 then${RETURN_UNLESS_FREE}
+  end${HOLD}`
 
 const RELEASE = `
   redis.call('ZREM', KEYS[1], ARGV[1])

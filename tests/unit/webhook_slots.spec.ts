@@ -1,5 +1,11 @@
 import { test } from '@japa/runner'
-import { acquireSlot, releaseSlot, waitForSlot, type SlotWait } from '#webhooks/slots'
+import {
+  acquireSlot,
+  releaseSlot,
+  waitForSlot,
+  type SlotLimits,
+  type SlotWait,
+} from '#webhooks/slots'
 
 /**
  * Webhook concurrency slots (app/webhooks/slots.ts) against the real
@@ -21,7 +27,7 @@ function oneSlotEndpoint() {
 }
 
 /** Whether a slot of the endpoint is free now (taken by a probe, then given back). */
-async function slotFree(tenantId: number, endpointId: number, limits: typeof LIMITS) {
+async function slotFree(tenantId: number, endpointId: number, limits: SlotLimits) {
   const free = await acquireSlot(tenantId, endpointId, 'probe', limits)
   if (free) await releaseSlot(tenantId, endpointId, 'probe')
   return free
@@ -157,11 +163,7 @@ test.group('Webhook slots, handed over', () => {
     // The expired owner's release finds no hold of its own: the slot
     // stays with `current`, the waiter keeps waiting.
     await releaseSlot(tenantId, endpointId, 'expired')
-    const early = await Promise.race([
-      waiting.then(() => 'granted'),
-      sleep(150).then(() => 'still waiting'),
-    ])
-    assert.equal(early, 'still waiting')
+    assert.equal(await firstSettled({ stillWaiting: sleep(150), waiting }), 'stillWaiting')
     assert.isFalse(await acquireSlot(tenantId, endpointId, 'intruder', limits))
 
     await releaseSlot(tenantId, endpointId, 'current')
